@@ -7,6 +7,15 @@ workload compiler and the guest's workload encoder read the validated :class:`Sc
 
 Every problem is reported as one :class:`ScenarioError` line naming the file, the key and
 what is allowed.
+
+Semantics shared by the model and the guest interpreter:
+- a process's regions are its allocs in order; ``region = "last"`` is the most recent alloc,
+  ``"all"`` every region, a name the alloc with that ``name``;
+- an op on pages that are already unmapped does nothing to them (``unmap`` after a
+  ``race_unmap`` with ``rest = "unmap"`` is a no-op);
+- ``fraction`` always selects pages from the start of the region;
+- a process's exit zaps whatever it still maps; an OOM kill ends the process there and the
+  scenario goes on with the next process.
 """
 
 from __future__ import annotations
@@ -161,7 +170,8 @@ SECTIONS: dict[str, dict[str, Param]] = {
 }
 
 _REGION = Param("region", "last", doc="which mapping: 'last', 'all' or an alloc's name")
-_FRACTION = Param("float", 1.0, 0, 1, lo_open=True, doc="fraction of the region's pages, from its start")
+_FRACTION = Param("float", 1.0, 0, 1, lo_open=True,
+                  doc="fraction of the region's pages, from its start")
 _PATTERN = Param("choice", "seq", choices=("seq", "random"), doc="page order")
 
 # The ops a process may run.  Each op must exist in the model and in the guest interpreter.
@@ -389,15 +399,15 @@ def _phase(raw: Any, where: str, src: str, ctx: _ProcessContext, depth: int) -> 
             raise ScenarioError(f"{src}: '{where}': op '{op}' needs '{key}' ({p.allowed()})")
         else:
             params[key] = p.default
-    if "region" in params and params["region"] not in ("last", "all"):
-        if params["region"] not in ctx.regions:
-            raise ScenarioError(f"{src}: '{where}.region': no earlier alloc named "
-                                f"{params['region']!r} in this process; allowed: 'last', 'all'"
-                                + "".join(f", {r!r}" for r in ctx.regions))
+    region = params.get("region", "last")
+    if region not in ("last", "all") and region not in ctx.regions:
+        raise ScenarioError(f"{src}: '{where}.region': no earlier alloc named {region!r} in "
+                            "this process; allowed: 'last', 'all'"
+                            + "".join(f", {r!r}" for r in ctx.regions))
     if op == "alloc":
+        if params["name"] in ("last", "all"):
+            raise ScenarioError(f"{src}: '{where}.name': 'last' and 'all' are reserved")
         if params["name"]:
-            if params["name"] in ("last", "all"):
-                raise ScenarioError(f"{src}: '{where}.name': 'last' and 'all' are reserved")
             ctx.regions.append(params["name"])
         ctx.allocated = True
     if op != "alloc" and "region" in params and not ctx.allocated:
