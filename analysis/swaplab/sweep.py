@@ -1,0 +1,1016 @@
+"""Sweeps: a grid of scenario keys, policy knobs, policies and seeds, run in chunks.
+
+A sweep spec (TOML, ``data/sweeps/*.toml``)::
+
+    [sweep]
+    name = "orphans-vs-swap"
+    scenario = "full-swap-oom"     # a standard scenario name, or a path relative to this file
+    chunk_seconds = 30             # target work per chunk (>= 30 s), or points_per_chunk = N
+    # notebook = "my-chunk.ipynb"  # default: notebooks/02-policy-sweep.ipynb
+
+    [grid]                         # Cartesian product; the store's dims, in this order
+    policy = ["linux-6.1", "hugh-scan"]
+    "swap.size_mib" = [32, 48, 64] # scenario keys are dotted; dim name "swap_size_mib"
+    seed = [1, 2]
+
+    [[zip]]                        # keys varied together along one dim (after the grid dims)
+    dim = "limits"
+    "memcg.memory_max_mib" = [32, 64]
+    "memcg.swap_max_mib" = [24, 48]
+
+    [fixed]                        # the same for every point
+    "swap.write_mib_s" = 16
+    some_knob = 4                  # any policy knob (swaplab.model.policies.KNOBS)
+
+Keys: ``policy`` (a preset), ``seed`` (the model's seed; without it every point uses the
+scenario's seed, so points that differ only in policy share their random stream), a dotted
+scenario key (:func:`swaplab.scenario.overridable_keys`) or a policy knob name.
+
+Running: :func:`run_sweep` cuts the points (C order over the dims) into chunks, executes the
+chunk notebook once per chunk through papermill on Dask (a LocalCluster by default), and gathers
+every chunk into one zarr store.  Each chunk writes ``<store stem>.chunks/chunk-NNNNN.nc`` (an
+atomic rename: that file is the record that the chunk is done) next to its executed notebook
+``chunk-NNNNN.ipynb``; the store is rebuilt from those files, so a killed sweep rerun with the
+same command computes only the missing chunks and ends with the same store.
+
+The store: dims are the sweep axes plus ``phase``.  Time series are ragged across points (each
+run has its own sample times), so the store holds the end-of-phase snapshots
+``<var>_end(axes..., phase)``, ``phase_end_time``, per-point peaks ``<var>_peak(axes...)`` and
+``time_end(axes...)``; every value is float64, NaN where a chunk is not done yet; the
+variable ``chunk_done(chunk)`` records the finished chunks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import time
+import tomllib
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from swaplab.errors import SwaplabError
+from swaplab.scenario import Scenario, ScenarioError, load_scenario, overridable_keys
+
+__all__ = [
+    "Axis",
+    "ChunkResult",
+    "Point",
+    "SweepError",
+    "SweepPlan",
+    "SweepResult",
+    "SweepSpec",
+    "SweepSpecError",
+    "chunk_table",
+    "compare_stores",
+    "estimate_point_seconds",
+    "load_sweep",
+    "make_plan",
+    "open_store",
+    "reduce_point",
+    "run_chunk",
+    "run_sweep",
+    "standard_sweeps",
+]
+
+MIN_CHUNK_SECONDS = 30.0  # a papermill run costs ~1.3 s of kernel start: carry real work
+DEFAULT_CHUNK_SECONDS = 30.0
+KERNEL_NAME = "swaplab"  # the Jupyter kernel registered by `make venv`
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_NOTEBOOK = ROOT / "notebooks" / "02-policy-sweep.ipynb"
+PEAK_VARS = ("swap_used", "swap_cached", "swap_orphans", "memcg_current", "memcg_swap_current")
+RESERVED_DIMS = ("phase", "chunk")
+PLAN_FILE = "plan.json"
+
+_SWEEP_KEYS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "description": str,
+    "scenario": str,
+    "notebook": str,
+    "points_per_chunk": int,
+    "chunk_seconds": (int, float),
+}
+
+
+class SweepSpecError(SwaplabError, ValueError):
+    """A sweep spec is invalid; the message is one line naming the key and what is allowed."""
+
+
+class SweepError(SwaplabError, RuntimeError):
+    """A sweep could not run (missing kernel, store made from another spec, ...)."""
+
+
+# --------------------------------------------------------------------------------------------
+# The model, imported late (papermill kernels and Dask workers import it themselves)
+# --------------------------------------------------------------------------------------------
+
+
+def _model() -> Any:
+    try:
+        import swaplab.model as model
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise SweepError(f"the swap model is not importable ({exc}); run `make venv`") from None
+    return model
+
+
+def _policies() -> Any:
+    try:
+        from swaplab.model import policies
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise SweepError(f"the policy presets are not importable ({exc})") from None
+    return policies
+
+
+# --------------------------------------------------------------------------------------------
+# Spec
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One dim of the sweep: one key (grid) or several keys varied together (zip)."""
+
+    dim: str
+    keys: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...]  # values[k][i]: value of keys[k] at position i
+    zipped: bool = False
+
+    def __len__(self) -> int:
+        return len(self.values[0])
+
+    def at(self, i: int) -> dict[str, Any]:
+        """The key -> value mapping at position ``i`` along this axis."""
+        return {k: vals[i] for k, vals in zip(self.keys, self.values, strict=True)}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One model run of the sweep: what :func:`swaplab.model.simulate` needs."""
+
+    index: int
+    scenario: Scenario
+    policy: str
+    knobs: Mapping[str, Any]
+    seed: int | None
+    coords: Mapping[str, Any]
+
+    def args(self) -> tuple[Scenario, str, dict[str, Any], int | None]:
+        """``(scenario, policy, knobs, seed)`` as :func:`swaplab.model.simulate_batch` takes."""
+        return (self.scenario, self.policy, dict(self.knobs), self.seed)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep spec; :meth:`point` builds any point of the grid."""
+
+    name: str
+    description: str
+    scenario: Scenario
+    notebook: Path
+    axes: tuple[Axis, ...]
+    fixed: Mapping[str, Any]
+    points_per_chunk: int | None
+    chunk_seconds: float
+    toml_text: str
+    source: str
+    path: Path | None = None
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the spec text."""
+        import hashlib
+
+        return hashlib.sha256(self.toml_text.encode()).hexdigest()
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return tuple(a.dim for a in self.axes)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(a) for a in self.axes)
+
+    @property
+    def n_points(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.axes else 1
+
+    def settings_at(self, index: int) -> dict[str, Any]:
+        """Every key's value at flat point ``index`` (fixed keys included)."""
+        if not 0 <= index < self.n_points:
+            raise IndexError(f"point {index} out of range 0..{self.n_points - 1}")
+        out = dict(self.fixed)
+        if self.axes:
+            pos = np.unravel_index(index, self.shape)
+            for axis, i in zip(self.axes, pos, strict=True):
+                out.update(axis.at(int(i)))
+        return out
+
+    def point(self, index: int) -> Point:
+        """The model run at flat point ``index`` (C order over :attr:`dims`)."""
+        settings = self.settings_at(index)
+        scn_over = {k: v for k, v in settings.items() if _kind(k) == "scenario"}
+        knobs = {k: v for k, v in settings.items() if _kind(k) == "knob"}
+        key = tuple(sorted(scn_over.items(), key=lambda kv: kv[0]))
+        scn = self._cache.get(key)
+        if scn is None:
+            scn = self.scenario.with_overrides(scn_over) if scn_over else self.scenario
+            self._cache[key] = scn
+        coords = {}
+        if self.axes:
+            pos = np.unravel_index(index, self.shape)
+            coords = {a.dim: int(i) for a, i in zip(self.axes, pos, strict=True)}
+        return Point(index, scn, settings.get("policy", "linux-6.1"), knobs,
+                     settings.get("seed"), coords)
+
+    def chunk_points(self, chunk: int, points_per_chunk: int) -> range:
+        """Flat point indices of ``chunk``."""
+        n_chunks = math.ceil(self.n_points / points_per_chunk)
+        if not 0 <= chunk < n_chunks:
+            raise SweepError(f"chunk {chunk} out of range 0..{n_chunks - 1}")
+        return range(chunk * points_per_chunk, min(self.n_points, (chunk + 1) * points_per_chunk))
+
+
+def _kind(key: str) -> str:
+    """What a spec key sets: 'policy', 'seed', 'scenario' (dotted) or 'knob'."""
+    if key in ("policy", "seed"):
+        return key
+    return "scenario" if "." in key else "knob"
+
+
+def _scenario_keys() -> list[str]:
+    return [k for k in overridable_keys() if k != "scenario.seed"]
+
+
+def _allowed_keys_text() -> str:
+    return "policy, seed, a scenario key (" + ", ".join(_scenario_keys()) + ") or a policy knob"
+
+
+def _check_key(key: str, where: str, knob_names: Iterable[str]) -> None:
+    kind = _kind(key)
+    if kind == "scenario" and key not in _scenario_keys():
+        if key == "scenario.seed":
+            raise SweepSpecError(f"{where}: use 'seed' (the model's seed), not 'scenario.seed'")
+        raise SweepSpecError(f"{where}: unknown key {key!r}; allowed: {_allowed_keys_text()}")
+    if kind == "knob" and key not in knob_names:
+        raise SweepSpecError(f"{where}: unknown key {key!r}; allowed: policy, seed, a dotted "
+                             "scenario key or a policy knob (" + ", ".join(sorted(knob_names))
+                             + ")")
+
+
+_SCALAR = (bool, int, float, str)
+
+
+def _type_name(v: Any) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int | float):
+        return "number"
+    return type(v).__name__
+
+
+def _check_values(key: str, values: Any, where: str) -> tuple[Any, ...]:
+    if not isinstance(values, list):
+        raise SweepSpecError(f"{where}: must be a list of values, got {values!r}")
+    if not values:
+        raise SweepSpecError(f"{where}: empty axis; give at least one value")
+    for v in values:
+        if not isinstance(v, _SCALAR):
+            raise SweepSpecError(f"{where}: values must be numbers, strings or booleans, "
+                                 f"got {v!r}")
+    kinds = {_type_name(v) for v in values}
+    if len(kinds) > 1:
+        raise SweepSpecError(f"{where}: values must all be of one type, got "
+                             + ", ".join(sorted(kinds)))
+    if len(set(values)) != len(values):
+        raise SweepSpecError(f"{where}: duplicate values in {values!r}")
+    if kinds == {"number"} and any(isinstance(v, float) for v in values):
+        return tuple(float(v) for v in values) if key != "seed" else tuple(values)
+    return tuple(values)
+
+
+def _dim_name(key: str) -> str:
+    return key.replace(".", "_")
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Load and validate a sweep spec file, or a standard sweep by name (``"quick"``).
+
+    Every point's scenario, policy and knobs are validated here, before anything runs.
+    """
+    p = Path(path)
+    if not p.exists() and p.suffix != ".toml" and "/" not in str(path):
+        p = ROOT / "data" / "sweeps" / f"{path}.toml"
+    if not p.exists():
+        raise SweepSpecError(f"{path}: no such sweep spec; standard sweeps: "
+                             + (", ".join(standard_sweeps()) or "(none)"))
+    return sweep_from_text(p.read_text(), source=str(path), base_dir=p.resolve().parent,
+                           path=p.resolve())
+
+
+def standard_sweeps() -> list[str]:
+    """Names of the sweeps shipped in ``data/sweeps``."""
+    d = ROOT / "data" / "sweeps"
+    return sorted(q.stem for q in d.glob("*.toml")) if d.is_dir() else []
+
+
+def sweep_from_text(text: str, source: str = "<text>", base_dir: Path | None = None,
+                    path: Path | None = None) -> SweepSpec:
+    """Parse and validate sweep spec TOML text (relative paths resolve against ``base_dir``)."""
+    src = source
+    base_dir = base_dir or Path.cwd()
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepSpecError(f"{src}: not valid TOML: {exc}") from None
+    for key in raw:
+        if key not in ("sweep", "grid", "zip", "fixed"):
+            raise SweepSpecError(f"{src}: unknown section {key!r}; allowed: sweep, grid, zip, "
+                                 "fixed")
+    head = raw.get("sweep")
+    if not isinstance(head, dict):
+        raise SweepSpecError(f"{src}: missing [sweep] table (name, scenario, chunk_seconds or "
+                             "points_per_chunk)")
+    for key, value in head.items():
+        if key not in _SWEEP_KEYS:
+            raise SweepSpecError(f"{src}: unknown key 'sweep.{key}'; allowed: "
+                                 + ", ".join(_SWEEP_KEYS))
+        want = _SWEEP_KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, want):
+            tname = "a string" if want is str else ("an integer" if want is int else "a number")
+            raise SweepSpecError(f"{src}: 'sweep.{key}' must be {tname}, got {value!r}")
+    for key in ("name", "scenario"):
+        if key not in head:
+            raise SweepSpecError(f"{src}: missing required key 'sweep.{key}'")
+    if "points_per_chunk" in head and "chunk_seconds" in head:
+        raise SweepSpecError(f"{src}: give 'sweep.points_per_chunk' or 'sweep.chunk_seconds', "
+                             "not both")
+    ppc = head.get("points_per_chunk")
+    if ppc is not None and ppc < 1:
+        raise SweepSpecError(f"{src}: 'sweep.points_per_chunk' must be an integer >= 1, "
+                             f"got {ppc}")
+    chunk_s = float(head.get("chunk_seconds", DEFAULT_CHUNK_SECONDS))
+    if not math.isfinite(chunk_s) or chunk_s < MIN_CHUNK_SECONDS:
+        raise SweepSpecError(f"{src}: 'sweep.chunk_seconds' must be >= {MIN_CHUNK_SECONDS:g} "
+                             f"(each papermill run must carry real work), got {chunk_s:g}")
+
+    scn_ref = head["scenario"]
+    cand = base_dir / scn_ref
+    try:
+        scenario = load_scenario(cand if cand.exists() else scn_ref)
+    except ScenarioError as exc:
+        raise SweepSpecError(f"{src}: 'sweep.scenario': {exc}") from None
+
+    notebook = DEFAULT_NOTEBOOK
+    if "notebook" in head:
+        notebook = (base_dir / head["notebook"]).resolve()
+        if notebook.suffix != ".ipynb" or not notebook.exists():
+            raise SweepSpecError(f"{src}: 'sweep.notebook': {head['notebook']!r} is not an "
+                                 "existing .ipynb file")
+
+    policies = _policies()
+    knob_names = set(policies.KNOBS)
+    axes: list[Axis] = []
+    grid = raw.get("grid", {})
+    if not isinstance(grid, dict):
+        raise SweepSpecError(f"{src}: [grid] must be a table of key = [values]")
+    for key, values in grid.items():
+        where = f"{src}: 'grid.{key}'"
+        _check_key(key, where, knob_names)
+        axes.append(Axis(_dim_name(key), (key,), (_check_values(key, values, where),)))
+    zips = raw.get("zip", [])
+    if not isinstance(zips, list):
+        raise SweepSpecError(f"{src}: 'zip' must be an array of tables ([[zip]])")
+    for j, z in enumerate(zips):
+        where = f"{src}: 'zip[{j}]'"
+        if not isinstance(z, dict):
+            raise SweepSpecError(f"{where}: must be a table")
+        dim = z.get("dim")
+        if not isinstance(dim, str) or not dim.isidentifier():
+            raise SweepSpecError(f"{where}.dim: needs a dim name (an identifier), got {dim!r}")
+        keys = [k for k in z if k != "dim"]
+        if len(keys) < 2:
+            raise SweepSpecError(f"{where}: needs at least two keys to vary together")
+        vals = []
+        for key in keys:
+            _check_key(key, f"{where}.{key}", knob_names)
+            vals.append(_check_values(key, z[key], f"{where}.{key}"))
+        lengths = {len(v) for v in vals}
+        if len(lengths) != 1:
+            raise SweepSpecError(f"{where}: zipped lists must have one length, got "
+                                 + ", ".join(f"{k}: {len(v)}" for k, v in
+                                             zip(keys, vals, strict=True)))
+        axes.append(Axis(dim, tuple(keys), tuple(vals), zipped=True))
+    fixed_raw = raw.get("fixed", {})
+    if not isinstance(fixed_raw, dict):
+        raise SweepSpecError(f"{src}: [fixed] must be a table of key = value")
+    fixed: dict[str, Any] = {}
+    for key, value in fixed_raw.items():
+        where = f"{src}: 'fixed.{key}'"
+        _check_key(key, where, knob_names)
+        fixed[key] = _check_values(key, [value], where)[0]
+
+    seen: dict[str, str] = {}
+    for label, keys in [("fixed", list(fixed))] + [(f"axis {a.dim!r}", list(a.keys))
+                                                   for a in axes]:
+        for key in keys:
+            if key in seen:
+                raise SweepSpecError(f"{src}: key {key!r} set twice ({seen[key]} and {label})")
+            seen[key] = label
+    dims = [a.dim for a in axes]
+    for d in dims:
+        if d in RESERVED_DIMS:
+            raise SweepSpecError(f"{src}: dim name {d!r} is reserved ("
+                                 + ", ".join(RESERVED_DIMS) + ")")
+        if dims.count(d) > 1:
+            raise SweepSpecError(f"{src}: dim {d!r} appears twice")
+
+    spec = SweepSpec(
+        name=head["name"], description=head.get("description", ""), scenario=scenario,
+        notebook=notebook, axes=tuple(axes), fixed=fixed, points_per_chunk=ppc,
+        chunk_seconds=chunk_s, toml_text=text, source=src, path=path,
+    )
+    _validate_points(spec, policies)
+    return spec
+
+
+def _validate_points(spec: SweepSpec, policies: Any) -> None:
+    """Check every distinct scenario override and every distinct (policy, knobs) once."""
+    presets = set(policies.PRESETS)
+    scn_axes = [a for a in spec.axes if any(_kind(k) == "scenario" for k in a.keys)]
+    pol_axes = [a for a in spec.axes if any(_kind(k) in ("policy", "knob") for k in a.keys)]
+    for key, value in spec.fixed.items():
+        if key == "seed" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise SweepSpecError(f"{spec.source}: 'seed' must be integers >= 0, got {value!r}")
+    for a in spec.axes:
+        for key, vals in zip(a.keys, a.values, strict=True):
+            if key == "seed" and any(not isinstance(v, int) or isinstance(v, bool) or v < 0
+                                     for v in vals):
+                raise SweepSpecError(f"{spec.source}: 'seed' must be integers >= 0, got "
+                                     f"{list(vals)!r}")
+            if key == "policy":
+                for v in vals:
+                    if v not in presets:
+                        raise SweepSpecError(f"{spec.source}: 'policy': unknown preset {v!r}; "
+                                             "allowed: " + ", ".join(sorted(presets)))
+    if "policy" in spec.fixed and spec.fixed["policy"] not in presets:
+        raise SweepSpecError(f"{spec.source}: 'fixed.policy': unknown preset "
+                             f"{spec.fixed['policy']!r}; allowed: " + ", ".join(sorted(presets)))
+
+    def combos(axes: list[Axis], kinds: tuple[str, ...]) -> Iterable[dict[str, Any]]:
+        for pos in np.ndindex(*[len(a) for a in axes]):
+            out = {k: v for k, v in spec.fixed.items() if _kind(k) in kinds}
+            for a, i in zip(axes, pos, strict=True):
+                out.update({k: v for k, v in a.at(int(i)).items() if _kind(k) in kinds})
+            yield out
+
+    for over in combos(scn_axes, ("scenario",)):
+        if over:
+            try:
+                spec.scenario.with_overrides(over)
+            except ScenarioError as exc:
+                raise SweepSpecError(f"{spec.source}: {_fmt(over)} rejected by the scenario: "
+                                     f"{exc}") from None
+    for over in combos(pol_axes, ("policy", "knob")):
+        policy = over.pop("policy", "linux-6.1")
+        try:
+            policies.resolve_knobs(policy, over)
+        except Exception as exc:  # the model's own error type; one line either way
+            raise SweepSpecError(f"{spec.source}: policy {policy!r} with {_fmt(over)}: "
+                                 f"{exc}") from None
+
+
+def _fmt(over: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in over.items()) or "no overrides"
+
+
+# --------------------------------------------------------------------------------------------
+# Reducing one run to what the store keeps
+# --------------------------------------------------------------------------------------------
+
+
+def _snapshot_vars(ds: xr.Dataset) -> list[str]:
+    return sorted(str(v) for v in ds.data_vars if "phase" in ds[v].dims
+                  and ds[v].dims == ("phase",))
+
+
+def reduce_point(ds: xr.Dataset) -> dict[str, np.ndarray]:
+    """What the store keeps of one run: phase snapshots, peaks and the end time (float64)."""
+    out: dict[str, np.ndarray] = {}
+    for name in _snapshot_vars(ds):
+        out[name] = np.asarray(ds[name].values, dtype=np.float64)
+    for var in PEAK_VARS:
+        if var in ds:
+            vals = np.asarray(ds[var].values, dtype=np.float64)
+            out[f"{var}_peak"] = np.asarray(np.nanmax(vals) if vals.size else np.nan)
+    t = ds["time"].values if "time" in ds.coords else np.array([])
+    out["time_end"] = np.asarray(float(t[-1]) if t.size else np.nan)
+    return out
+
+
+def run_chunk(spec: SweepSpec | str | Path, chunk: int, points_per_chunk: int,
+              output: str | Path | None = None, threads: int = 1) -> xr.Dataset:
+    """Run one chunk's points (in parallel, ``threads`` Numba threads) and reduce them.
+
+    Returns a Dataset with dim ``point`` (flat index); written to ``output`` (netCDF) through
+    a temporary name and a rename, so a present file always holds a whole chunk.
+    """
+    if not isinstance(spec, SweepSpec):
+        spec = load_sweep(spec)
+    idx = spec.chunk_points(chunk, points_per_chunk)
+    points = [spec.point(i) for i in idx]
+    t0 = time.perf_counter()
+    results = _model().simulate_batch([p.args() for p in points], threads=threads)
+    reduced = [reduce_point(ds) for ds in results]
+    compute_s = time.perf_counter() - t0
+    names = sorted(reduced[0])
+    data_vars = {}
+    for name in names:
+        arr = np.stack([r[name] for r in reduced])
+        dims = ("point", "phase") if arr.ndim == 2 else ("point",)
+        data_vars[name] = (dims, arr)
+    first = results[0]
+    coords: dict[str, Any] = {"point": np.asarray(list(idx), dtype=np.int64)}
+    if "phase_name" in first.coords:
+        coords["phase_name"] = ("phase", np.asarray(first["phase_name"].values).astype(str))
+    part = xr.Dataset(data_vars, coords=coords)
+    for name in names:
+        base = name.removesuffix("_end").removesuffix("_peak")
+        if base in first and "units" in first[base].attrs:
+            part[name].attrs["units"] = first[base].attrs["units"]
+    part["time_end"].attrs["units"] = "s"
+    if "phase_end_time" in part:
+        part["phase_end_time"].attrs["units"] = "s"
+    part.attrs.update(sweep_name=spec.name, sweep_sha256=spec.sha256, chunk=chunk,
+                      points_per_chunk=points_per_chunk, threads=threads,
+                      compute_seconds=compute_s)
+    if output:
+        out = Path(output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+        part.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, out)
+    return part
+
+
+def chunk_table(spec: SweepSpec, part: xr.Dataset, last_phase: bool = True) -> Any:
+    """A pandas table of a chunk: each point's settings and its end-of-run values."""
+    import pandas as pd
+
+    rows = []
+    for j, i in enumerate(part["point"].values):
+        row: dict[str, Any] = {"point": int(i)}
+        row.update({k: v for k, v in spec.settings_at(int(i)).items()})
+        for name in sorted(part.data_vars):
+            da = part[name].isel(point=j)
+            if "phase" in da.dims:
+                if not last_phase or not name.endswith("_end"):
+                    continue
+                da = da.isel(phase=-1)
+            row[name] = float(da)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("point")
+
+
+# --------------------------------------------------------------------------------------------
+# Plan: chunking, persisted next to the store so a rerun cuts the same chunks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """How a sweep is cut into chunks, and the provenance fixed when it was first planned."""
+
+    spec_sha256: str
+    n_points: int
+    points_per_chunk: int
+    seconds_per_point: float
+    attrs: Mapping[str, Any]
+
+    @property
+    def n_chunks(self) -> int:
+        return math.ceil(self.n_points / self.points_per_chunk)
+
+    def to_json(self) -> str:
+        return json.dumps({"spec_sha256": self.spec_sha256, "n_points": self.n_points,
+                           "points_per_chunk": self.points_per_chunk,
+                           "seconds_per_point": self.seconds_per_point,
+                           "attrs": dict(self.attrs)}, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> SweepPlan:
+        d = json.loads(text)
+        return cls(d["spec_sha256"], d["n_points"], d["points_per_chunk"],
+                   d["seconds_per_point"], d["attrs"])
+
+
+def estimate_point_seconds(spec: SweepSpec, samples: int = 3) -> float:
+    """Warm the Numba cache with one run in this process, then time up to ``samples`` points.
+
+    The warm-up also writes Numba's on-disk cache before any worker starts (parallel cache
+    writes race).
+    """
+    model = _model()
+    model.simulate(*spec.point(0).args())
+    picks = sorted({0, spec.n_points // 2, spec.n_points - 1})[:samples]
+    t0 = time.perf_counter()
+    for i in picks:
+        model.simulate(*spec.point(i).args())
+    return max((time.perf_counter() - t0) / len(picks), 1e-6)
+
+
+def _store_attrs(spec: SweepSpec) -> dict[str, Any]:
+    import numba
+
+    from swaplab.schema import provenance_attrs
+
+    attrs = provenance_attrs(spec.scenario, "model", numba_version=numba.__version__)
+    attrs.pop("created_utc", None)  # the store must be identical whenever it is rebuilt
+    axes = [{"dim": a.dim, "keys": list(a.keys), "zipped": a.zipped} for a in spec.axes]
+    attrs.update(
+        sweep_name=spec.name, sweep_description=spec.description, sweep_toml=spec.toml_text,
+        sweep_sha256=spec.sha256, sweep_axes_json=json.dumps(axes),
+        sweep_fixed_json=json.dumps(dict(spec.fixed), sort_keys=True),
+        notebook=spec.notebook.name,
+        seed_note="no 'seed' axis: every point runs with the scenario's seed"
+        if "seed" not in [k for a in spec.axes for k in a.keys] and "seed" not in spec.fixed
+        else "the 'seed' key is the model's seed",
+    )
+    return attrs
+
+
+def make_plan(spec: SweepSpec, points_per_chunk: int | None = None,
+              seconds_per_point: float | None = None) -> SweepPlan:
+    """Decide the chunking: the spec's (or given) points per chunk, else enough points to
+    carry ``chunk_seconds`` of work at the measured (or given) seconds per point."""
+    if seconds_per_point is None:
+        seconds_per_point = estimate_point_seconds(spec)
+    ppc = points_per_chunk or spec.points_per_chunk
+    if ppc is None:
+        ppc = math.ceil(spec.chunk_seconds / seconds_per_point)
+    ppc = max(1, min(int(ppc), spec.n_points))
+    return SweepPlan(spec.sha256, spec.n_points, ppc, float(seconds_per_point),
+                     _store_attrs(spec))
+
+
+def describe_plan(spec: SweepSpec, plan: SweepPlan, workers: int, done: int = 0) -> str:
+    """The dry-run text: points, chunks, estimated time."""
+    axes = " x ".join(f"{a.dim} ({len(a)})" for a in spec.axes) or "(no axes)"
+    work = plan.seconds_per_point * spec.n_points
+    todo = plan.n_chunks - done
+    per_chunk = plan.seconds_per_point * plan.points_per_chunk
+    waves = math.ceil(todo / max(1, workers))
+    lines = [
+        f"sweep {spec.name}: scenario {spec.scenario.name} (sha256 {spec.scenario.sha256[:12]}),"
+        f" notebook {spec.notebook.name}",
+        f"axes: {axes} = {spec.n_points} points",
+        f"fixed: {_fmt(spec.fixed)}",
+        f"chunks: {plan.n_chunks} of up to {plan.points_per_chunk} points "
+        f"(~{per_chunk:.1f} s of work each; {plan.seconds_per_point:.3f} s per point measured)",
+        f"estimated: {work:.0f} s of model work; ~{waves * (per_chunk + 3):.0f} s wall on "
+        f"{workers} worker(s) for the {todo} chunk(s) to run",
+    ]
+    if done:
+        lines.append(f"resume: {done} of {plan.n_chunks} chunks already done")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+# --------------------------------------------------------------------------------------------
+
+
+def chunks_dir(store: str | Path) -> Path:
+    """Folder next to the store with each chunk's dataset and executed notebook."""
+    s = Path(store)
+    return s.parent / f"{s.stem}.chunks"
+
+
+def _chunk_paths(parts: Path, chunk: int) -> tuple[Path, Path]:
+    return parts / f"chunk-{chunk:05d}.nc", parts / f"chunk-{chunk:05d}.ipynb"
+
+
+def _load_part(path: Path) -> xr.Dataset | None:
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            return ds.load()
+    except (OSError, ValueError):
+        return None
+
+
+def _coord_values(values: Iterable[Any]) -> np.ndarray:
+    """Coordinate array; strings as variable-length (zarr 3's specified string type)."""
+    arr = np.asarray(list(values))
+    return arr.astype(object) if arr.dtype.kind == "U" else arr
+
+
+class _StoreBuilder:
+    """The store's arrays in memory, filled chunk by chunk and written to zarr."""
+
+    def __init__(self, spec: SweepSpec, plan: SweepPlan, store: Path) -> None:
+        self.spec, self.plan, self.store = spec, plan, store
+        self.ds: xr.Dataset | None = None
+        self.done = np.zeros(plan.n_chunks, dtype=bool)
+
+    def _init(self, part: xr.Dataset) -> None:
+        spec = self.spec
+        shape = spec.shape
+        data_vars = {}
+        for name in sorted(part.data_vars):
+            da = part[name]
+            extra = tuple(d for d in da.dims if d != "point")
+            full = shape + tuple(part.sizes[d] for d in extra)
+            data_vars[name] = (spec.dims + extra, np.full(full, np.nan), dict(da.attrs))
+        coords: dict[str, Any] = {}
+        for a in spec.axes:
+            if a.zipped:
+                coords[a.dim] = (a.dim, np.arange(len(a)))
+                for k, vals in zip(a.keys, a.values, strict=True):
+                    coords[_dim_name(k)] = (a.dim, _coord_values(vals))
+            else:
+                coords[a.dim] = (a.dim, _coord_values(a.values[0]))
+        if "phase_name" in part.coords:
+            coords["phase"] = ("phase", np.arange(part.sizes["phase"]))
+            coords["phase_name"] = ("phase", _coord_values(part["phase_name"].values))
+        ds = xr.Dataset(data_vars, coords=coords, attrs=dict(self.plan.attrs))
+        ds["point_index"] = (spec.dims, np.arange(spec.n_points).reshape(shape))
+        ds["chunk_done"] = ("chunk", self.done.copy())
+        self.ds = ds
+
+    def add(self, chunk: int, part: xr.Dataset) -> None:
+        if self.ds is None:
+            self._init(part)
+        assert self.ds is not None
+        pos = np.unravel_index(part["point"].values, self.spec.shape)
+        for name in part.data_vars:
+            self.ds[name].values[pos] = part[name].values
+        self.done[chunk] = True
+        self.ds["chunk_done"].values[:] = self.done
+
+    def write(self, full: bool) -> None:
+        """Write the store: whole (``full``: to a temporary name, then renamed) or its data."""
+        if self.ds is None:
+            return
+        with warnings.catch_warnings():
+            # consolidated metadata is not (yet) in the zarr 3 spec; xarray reads it fine
+            warnings.filterwarnings("ignore", message="Consolidated metadata")
+            self._write(full)
+
+    def _write(self, full: bool) -> None:
+        assert self.ds is not None
+        if full:
+            tmp = self.store.with_name(self.store.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            self.ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=3)
+            shutil.rmtree(self.store, ignore_errors=True)
+            os.replace(tmp, self.store)
+        else:
+            names = [n for n in self.ds.data_vars]
+            self.ds[names].drop_vars([c for c in self.ds.coords], errors="ignore").to_zarr(
+                self.store, mode="r+", consolidated=True, zarr_format=3)
+
+
+def open_store(store: str | Path) -> xr.Dataset:
+    """Open a sweep store (lazy); e.g. ``open_store(p).sel(policy="hugh-scan")``."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata")
+        return xr.open_zarr(store, consolidated=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Running chunks: papermill, on Dask
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What one chunk's papermill run gave: ok, its executed notebook, timings."""
+
+    chunk: int
+    ok: bool
+    notebook: str
+    output: str
+    error: str = ""
+    wall_s: float = 0.0
+    compute_s: float = 0.0
+
+
+def execute_chunk(spec_path: str, chunk: int, points_per_chunk: int, parts_dir: str,
+                  threads: int, notebook: str, kernel_name: str = KERNEL_NAME) -> ChunkResult:
+    """Execute the chunk notebook once through papermill (the unit of work of a Dask task)."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)  # the kernel process inherits it
+    out, nb_out = _chunk_paths(Path(parts_dir), chunk)
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            notebook, str(nb_out), kernel_name=kernel_name, progress_bar=False,
+            log_output=False, cwd=str(Path(notebook).parent),
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            parameters={"spec": spec_path, "chunk": chunk, "points_per_chunk": points_per_chunk,
+                        "output": str(out), "threads": threads},
+        )
+    except PapermillExecutionError as exc:
+        return ChunkResult(chunk, False, str(nb_out), str(out),
+                           f"{exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}",
+                           time.perf_counter() - t0)
+    except Exception as exc:  # kernel died, notebook missing...: report, let others finish
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        return ChunkResult(chunk, False, str(nb_out), str(out), f"{type(exc).__name__}: {msg}",
+                           time.perf_counter() - t0)
+    wall = time.perf_counter() - t0
+    part = _load_part(out)
+    if part is None:
+        return ChunkResult(chunk, False, str(nb_out), str(out),
+                           "the notebook finished but wrote no chunk dataset", wall)
+    return ChunkResult(chunk, True, str(nb_out), str(out), "", wall,
+                       float(part.attrs.get("compute_seconds", 0.0)))
+
+
+@dataclass
+class SweepResult:
+    """Summary of a sweep run."""
+
+    store: Path
+    n_chunks: int
+    ran: list[ChunkResult]
+    skipped: int
+    wall_s: float
+    plan: SweepPlan
+
+    @property
+    def failed(self) -> list[ChunkResult]:
+        return [r for r in self.ran if not r.ok]
+
+    def summary(self) -> str:
+        ok = sum(r.ok for r in self.ran)
+        lines = [f"{self.store}: {ok} chunk(s) run, {self.skipped} already done, "
+                 f"{len(self.failed)} failed, of {self.n_chunks}; {self.wall_s:.1f} s"]
+        for r in self.failed:
+            lines.append(f"  chunk {r.chunk} failed: {r.error} (executed notebook: "
+                         f"{r.notebook})")
+        return "\n".join(lines)
+
+
+def _check_kernel(kernel_name: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if kernel_name not in KernelSpecManager().find_kernel_specs():
+        raise SweepError(f"Jupyter kernel {kernel_name!r} is not installed; run `make venv` "
+                         f"(it runs: python -m ipykernel install --sys-prefix --name "
+                         f"{kernel_name})")
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler: str | None, workers: int, threads: int) -> Any:
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        client = Client(scheduler, timeout="20s")
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(threads)},
+    )
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def run_sweep(spec_path: str | Path, store: str | Path, *, workers: int | None = None,
+              scheduler: str | None = None, points_per_chunk: int | None = None,
+              threads: int | None = None, progress: bool = True,
+              kernel_name: str = KERNEL_NAME,
+              on_chunk: Callable[[ChunkResult], None] | None = None) -> SweepResult:
+    """Run (or resume) a sweep into ``store``.
+
+    ``scheduler``: None starts a Dask LocalCluster of ``workers`` processes (one thread each);
+    an address uses that Dask cluster; ``"synchronous"`` runs the chunks one by one here.
+    ``threads``: Numba threads per chunk (default: CPUs // workers).
+    """
+    from tqdm.auto import tqdm
+
+    t_start = time.perf_counter()
+    spec = load_sweep(spec_path)
+    spec_file = str(spec.path)
+    store = Path(store).resolve()
+    if store.suffix != ".zarr":
+        raise SweepError(f"store {store}: the name must end in .zarr")
+    ncpu = os.cpu_count() or 1
+    workers = workers or ncpu
+    if workers < 1:
+        raise SweepError(f"--workers must be >= 1, got {workers}")
+    threads = threads or max(1, ncpu // workers)
+    _check_kernel(kernel_name)
+    parts = chunks_dir(store)
+    plan_path = parts / PLAN_FILE
+    if plan_path.exists():
+        plan = SweepPlan.from_json(plan_path.read_text())
+        if plan.spec_sha256 != spec.sha256:
+            raise SweepError(f"{store} was made from another version of {spec_path} (spec "
+                             f"sha256 {plan.spec_sha256[:12]}, now {spec.sha256[:12]}); "
+                             f"delete {store} and {parts} or choose another -o")
+        if points_per_chunk and points_per_chunk != plan.points_per_chunk:
+            raise SweepError(f"{store} was started with {plan.points_per_chunk} points per "
+                             f"chunk, not {points_per_chunk}; rerun without "
+                             "--points-per-chunk or choose another -o")
+        estimate_point_seconds(spec, samples=1)  # warms the Numba cache before workers start
+    else:
+        plan = make_plan(spec, points_per_chunk)  # warms the Numba cache as it measures
+        parts.mkdir(parents=True, exist_ok=True)
+        tmp = plan_path.with_suffix(".tmp")
+        tmp.write_text(plan.to_json())
+        os.replace(tmp, plan_path)
+
+    builder = _StoreBuilder(spec, plan, store)
+    todo = []
+    for c in range(plan.n_chunks):
+        part = _load_part(_chunk_paths(parts, c)[0])
+        if part is not None and part.attrs.get("sweep_sha256") == spec.sha256:
+            builder.add(c, part)
+        else:
+            todo.append(c)
+    skipped = plan.n_chunks - len(todo)
+    builder.write(full=True)
+    ran: list[ChunkResult] = []
+
+    def collect(res: ChunkResult) -> None:
+        ran.append(res)
+        if res.ok:
+            part = _load_part(Path(res.output))
+            if part is not None:
+                first = builder.ds is None
+                builder.add(res.chunk, part)
+                builder.write(full=first)
+        if on_chunk:
+            on_chunk(res)
+
+    args = (plan.points_per_chunk, str(parts), threads, str(spec.notebook), kernel_name)
+    bar = tqdm(total=plan.n_chunks, initial=skipped, desc=f"sweep {spec.name}", unit="chunk",
+               disable=not progress, file=sys.stderr)
+    try:
+        if not todo:
+            pass
+        elif scheduler == "synchronous":
+            for c in todo:
+                collect(execute_chunk(spec_file, c, *args))
+                bar.update(1)
+        else:
+            from distributed import as_completed
+
+            with _dask_client(scheduler, workers, threads) as client:
+                futures = [client.submit(execute_chunk, spec_file, c, *args, pure=False,
+                                         key=f"swaplab-chunk-{spec.sha256[:8]}-{c}")
+                           for c in todo]
+                for fut in as_completed(futures):
+                    try:
+                        res = fut.result()
+                    except Exception as exc:  # the worker died
+                        c = int(fut.key.rsplit("-", 1)[1])
+                        nb = _chunk_paths(parts, c)[1]
+                        res = ChunkResult(c, False, str(nb), "", f"{type(exc).__name__}: {exc}")
+                    collect(res)
+                    bar.update(1)
+    finally:
+        bar.close()
+    if builder.ds is not None and not np.all(builder.done):
+        builder.write(full=False)
+    return SweepResult(store, plan.n_chunks, sorted(ran, key=lambda r: r.chunk), skipped,
+                       time.perf_counter() - t_start, plan)
+
+
+def compare_stores(a: str | Path, b: str | Path, ignore_attrs: Sequence[str] = ()) -> list[str]:
+    """Differences between two stores (values bitwise, coords, attrs); empty if identical."""
+    da, db = open_store(a).load(), open_store(b).load()
+    diffs = []
+    for k in set(da.attrs) | set(db.attrs):
+        if k not in ignore_attrs and da.attrs.get(k) != db.attrs.get(k):
+            diffs.append(f"attr {k}")
+    for name in sorted(set(da.variables) | set(db.variables)):
+        if name not in da.variables or name not in db.variables:
+            diffs.append(f"variable {name} only in one store")
+            continue
+        x, y = da[name].values, db[name].values
+        if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+            diffs.append(f"variable {name} differs")
+    return diffs
