@@ -1,0 +1,71 @@
+"""``swaplab kernel build|list``: patched kernels built from Debian source (issue 5)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "build patched kernels from Debian source (build, list)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``kernel build --base B [--patch P] [--debug] [-j N]`` and ``kernel list``."""
+    sub = parser.add_subparsers(dest="kernel_verb", metavar="ACTION", required=True)
+    b = sub.add_parser("build", help="build (or find cached) bzImage for base [+patch] [+debug]",
+                       description="Fetch the pinned linux-source package, apply the patch, "
+                       "configure (tinyconfig + kernels/configs fragments) and make bzImage "
+                       "with ccache; cached by (source version, config hash, patch hash).")
+    b.add_argument("--base", required=True, help="source base, e.g. 6.1 "
+                   "(kernels/configs/sources.toml)")
+    b.add_argument("--patch", default=None,
+                   help="kernels/patches/<base>/<PATCH>.patch, e.g. hugh-scan (default: none)")
+    b.add_argument("--debug", action="store_true",
+                   help="add kernels/configs/debug.config (lockdep, DEBUG_VM)")
+    b.add_argument("-j", "--jobs", type=int, default=None, help="make -j (default: all CPUs)")
+    b.add_argument("--force", action="store_true", help="rebuild even if cached")
+    b.add_argument("--check", action="store_true",
+                   help="only check that the patch applies (patch --dry-run); no build")
+    sub.add_parser("list", help="list built kernels in the build cache")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch ``build`` or ``list``."""
+    from swaplab.capture import kbuild
+
+    if args.kernel_verb == "list":
+        return _list(kbuild)
+    spec = kbuild.make_spec(args.base, args.patch, args.debug)
+    if args.jobs is not None and args.jobs < 1:
+        raise kbuild.KbuildError(f"-j must be >= 1, got {args.jobs}")
+    if args.check:
+        progress = kbuild.Progress(spec.name)
+        tree = kbuild.pristine_tree(spec.base, progress)
+        patch = kbuild.patch_path(spec)
+        if patch:
+            kbuild.check_patch_applies(patch, tree)
+        print(f"{spec.name}: patch applies to {tree.name}" if patch else
+              f"{spec.name}: no patch")
+        return 0
+    built = kbuild.build_kernel(spec, jobs=args.jobs, force=args.force)
+    print(f"{built.name}\t{built.release}\t{built.bzimage}")
+    return 0
+
+
+def _list(kbuild) -> int:  # noqa: ANN001
+    current = {}
+    for built in kbuild.list_built_kernels():
+        try:
+            spec = kbuild.parse_kernel_name(built.name)
+            current[built.directory] = kbuild.build_dir(spec) == built.directory
+        except kbuild.KbuildError:
+            current[built.directory] = False
+    rows = kbuild.list_built_kernels()
+    if not rows:
+        print(f"no built kernels in {kbuild.cache_root() / 'builds'}; "
+              "run `swaplab kernel build --base 6.1 --patch hugh-scan`")
+        return 0
+    print(f"{'name':24} {'release':34} {'status':8} {'built (UTC)':21} {'s':>6}  key")
+    for b in rows:
+        status = "current" if current[b.directory] else "stale"
+        print(f"{b.name:24} {b.release:34} {status:8} {b.info.get('built_utc', '?'):21} "
+              f"{b.info.get('build_seconds', 0):6.0f}  {b.info.get('key', '?')}")
+    return 0
