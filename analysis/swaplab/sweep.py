@@ -1011,6 +1011,10 @@ def compare_stores(a: str | Path, b: str | Path, ignore_attrs: Sequence[str] = (
             diffs.append(f"variable {name} only in one store")
             continue
         x, y = da[name].values, db[name].values
-        if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+        if x.dtype == object or y.dtype == object:
+            same = x.shape == y.shape and x.tolist() == y.tolist()
+        else:
+            same = x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
+        if not same:
             diffs.append(f"variable {name} differs")
     return diffs
