@@ -331,10 +331,19 @@ def check_patch_applies(patch: Path, tree: Path) -> None:
                            "-i", str(patch)], capture_output=True, text=True)
     if proc.returncode != 0:
         out = proc.stdout + proc.stderr
-        failed = [ln for ln in out.splitlines() if "FAILED" in ln or "can't find" in ln
-                  or "No such file" in ln or "Reversed" in ln or "malformed" in ln]
-        detail = "; ".join(dict.fromkeys(ln.strip() for ln in failed)) or _last_line(out)
-        raise KbuildError(f"patch {patch.name} does not apply to {tree.name}: {detail[:300]}")
+        current, failed = "?", []
+        for line in out.splitlines():
+            m = re.match(r"^(?:checking|patching) file (\S+)", line)
+            if m:
+                current = m.group(1)
+            elif m := re.match(r"^Hunk #(\d+) FAILED at (\d+)", line):
+                failed.append(f"{current} hunk #{m.group(1)} (line {m.group(2)})")
+            elif re.search(r"can't find|No such file|Reversed|malformed", line):
+                failed.append(f"{current}: {line.strip()}")
+        detail = ", ".join(dict.fromkeys(failed)) or _last_line(out)
+        raise KbuildError(f"patch {patch.name} does not apply to {tree.name}: failed "
+                          f"{detail[:300]}; rebase it on the pinned source "
+                          f"(kernels/configs/sources.toml)")
 
 
 def extract_files(tarball: Path, files: list[str], dest: Path) -> None:
