@@ -1,0 +1,102 @@
+"""The shipped traces: the standard scenario set on each kernel, plus ``MANIFEST.json``.
+
+One file per (scenario, kernel): ``<out>/<scenario>__<kernel>.nc``.  The manifest records, per
+file, the scenario hash, kernel release and package sha256, capture date, command, repeats and
+the file's own sha256.  A file whose scenario hash and kernel release match is kept (resume).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from swaplab.capture.kernels import CaptureError, debian_kernel_names, resolve_kernel
+from swaplab.capture.run import capture, clear_cache_for, write_netcdf
+from swaplab.scenario import load_scenario, standard_scenarios
+
+__all__ = ["capture_standard_set", "read_manifest", "MANIFEST_NAME"]
+
+MANIFEST_NAME = "MANIFEST.json"
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a traces folder (empty if there is none yet)."""
+    p = Path(folder) / MANIFEST_NAME
+    return json.loads(p.read_text()) if p.exists() else {"files": {}}
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    tmp = folder / (MANIFEST_NAME + ".part")
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    tmp.rename(folder / MANIFEST_NAME)
+
+
+def _file_sha256(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def capture_standard_set(out: Path, *, kernels: list[str] | None = None, repeats: int = 3,
+                         trace: str = "events", jobs: int | None = None,
+                         scheduler: str | None = None, sample_ms: int = 100,
+                         fresh: bool = False, command: str = "",
+                         scenarios: list[str] | None = None) -> int:
+    """Capture every standard scenario on every kernel into ``out``; 0 if all repeats ran."""
+    out.mkdir(parents=True, exist_ok=True)
+    kernels = kernels or debian_kernel_names()
+    names = scenarios or standard_scenarios()
+    manifest = read_manifest(out)
+    todo = [(k, n) for k in kernels for n in names]
+    bad = 0
+    bar = tqdm(todo, desc="standard set", unit="capture")
+    for kname, sname in bar:
+        bar.set_postfix_str(f"{sname} on {kname}")
+        scn = load_scenario(sname)
+        kernel = resolve_kernel(kname)
+        fname = f"{sname}__{kname}.nc"
+        entry = manifest["files"].get(fname)
+        if (not fresh and entry and (out / fname).exists()
+                and entry["scenario_sha256"] == scn.sha256
+                and entry["kernel_release"] == kernel.release
+                and entry["repeats"] >= repeats and entry.get("trace") == trace):
+            continue
+        if fresh:
+            clear_cache_for(scn, kname, trace, sample_ms)
+        try:
+            ds = capture(scn, kname, repeats=repeats, trace=trace, jobs=jobs,
+                         scheduler=scheduler, sample_ms=sample_ms, command=command)
+        except CaptureError as exc:
+            tqdm.write(f"{sname} on {kname}: FAILED: {exc}")
+            bad += 1
+            continue
+        path = write_netcdf(ds, out / fname)
+        failed = int(ds.attrs["failed_repeats"])
+        bad += failed > 0
+        manifest["files"][fname] = {
+            "scenario": sname,
+            "scenario_sha256": scn.sha256,
+            "kernel": kname,
+            "kernel_release": kernel.release,
+            "kernel_package": ds.attrs["kernel_package"],
+            "kernel_package_sha256": ds.attrs["kernel_package_sha256"],
+            "qemu_version": ds.attrs["qemu_version"],
+            "created_utc": ds.attrs["created_utc"],
+            "command": command,
+            "repeats": repeats,
+            "failed_repeats": failed,
+            "trace": trace,
+            "sample_ms": sample_ms,
+            "file_sha256": _file_sha256(path),
+            "bytes": path.stat().st_size,
+        }
+        _write_manifest(out, manifest)
+    releases = {}
+    for e in manifest["files"].values():
+        releases.setdefault(e["kernel"], set()).add(e["kernel_release"])
+    mixed = {k: sorted(v) for k, v in releases.items() if len(v) > 1}
+    if mixed:
+        tqdm.write(f"WARNING: the folder mixes kernel releases: {mixed}")
+    return 1 if bad else 0
