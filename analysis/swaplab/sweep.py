@@ -22,6 +22,9 @@ A sweep spec (TOML, ``data/sweeps/*.toml``)::
     "swap.write_mib_s" = 16
     some_knob = 4                  # any policy knob (swaplab.model.policies.KNOBS)
 
+    [quick]                        # optional: smaller grid axes for `--quick` runs
+    seed = [1]
+
 Keys: ``policy`` (a preset), ``seed`` (the model's seed; without it every point uses the
 scenario's seed, so points that differ only in policy share their random stream), a dotted
 scenario key (:func:`swaplab.scenario.overridable_keys`) or a policy knob name.
@@ -185,6 +188,7 @@ class SweepSpec:
     toml_text: str
     source: str
     path: Path | None = None
+    quick: bool = False
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -192,7 +196,8 @@ class SweepSpec:
         """Hash of the spec text."""
         import hashlib
 
-        return hashlib.sha256(self.toml_text.encode()).hexdigest()
+        text = self.toml_text + ("\n# --quick\n" if self.quick else "")
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -304,10 +309,11 @@ def _dim_name(key: str) -> str:
     return key.replace(".", "_")
 
 
-def load_sweep(path: str | Path) -> SweepSpec:
-    """Load and validate a sweep spec file, or a standard sweep by name (``"quick"``).
+def load_sweep(path: str | Path, quick: bool = False) -> SweepSpec:
+    """Load and validate a sweep spec file, or a standard sweep by name (``"policies"``).
 
     Every point's scenario, policy and knobs are validated here, before anything runs.
+    ``quick`` replaces grid axes by the spec's ``[quick]`` lists.
     """
     p = Path(path)
     if not p.exists() and p.suffix != ".toml" and "/" not in str(path):
@@ -316,7 +322,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
         raise SweepSpecError(f"{path}: no such sweep spec; standard sweeps: "
                              + (", ".join(standard_sweeps()) or "(none)"))
     return sweep_from_text(p.read_text(), source=str(path), base_dir=p.resolve().parent,
-                           path=p.resolve())
+                           path=p.resolve(), quick=quick)
 
 
 def standard_sweeps() -> list[str]:
@@ -326,7 +332,7 @@ def standard_sweeps() -> list[str]:
 
 
 def sweep_from_text(text: str, source: str = "<text>", base_dir: Path | None = None,
-                    path: Path | None = None) -> SweepSpec:
+                    path: Path | None = None, quick: bool = False) -> SweepSpec:
     """Parse and validate sweep spec TOML text (relative paths resolve against ``base_dir``)."""
     src = source
     base_dir = base_dir or Path.cwd()
@@ -335,9 +341,9 @@ def sweep_from_text(text: str, source: str = "<text>", base_dir: Path | None = N
     except tomllib.TOMLDecodeError as exc:
         raise SweepSpecError(f"{src}: not valid TOML: {exc}") from None
     for key in raw:
-        if key not in ("sweep", "grid", "zip", "fixed"):
+        if key not in ("sweep", "grid", "zip", "fixed", "quick"):
             raise SweepSpecError(f"{src}: unknown section {key!r}; allowed: sweep, grid, zip, "
-                                 "fixed")
+                                 "fixed, quick")
     head = raw.get("sweep")
     if not isinstance(head, dict):
         raise SweepSpecError(f"{src}: missing [sweep] table (name, scenario, chunk_seconds or "
@@ -385,6 +391,16 @@ def sweep_from_text(text: str, source: str = "<text>", base_dir: Path | None = N
     grid = raw.get("grid", {})
     if not isinstance(grid, dict):
         raise SweepSpecError(f"{src}: [grid] must be a table of key = [values]")
+    quick_raw = raw.get("quick", {})
+    if not isinstance(quick_raw, dict):
+        raise SweepSpecError(f"{src}: [quick] must be a table of grid key = [values]")
+    for key in quick_raw:
+        if key not in grid:
+            raise SweepSpecError(f"{src}: 'quick.{key}': not a [grid] key; allowed: "
+                                 + (", ".join(grid) or "(no grid keys)"))
+        _check_values(key, quick_raw[key], f"{src}: 'quick.{key}'")
+    if quick:
+        grid = {**grid, **quick_raw}
     for key, values in grid.items():
         where = f"{src}: 'grid.{key}'"
         _check_key(key, where, knob_names)
@@ -439,7 +455,7 @@ def sweep_from_text(text: str, source: str = "<text>", base_dir: Path | None = N
     spec = SweepSpec(
         name=head["name"], description=head.get("description", ""), scenario=scenario,
         notebook=notebook, axes=tuple(axes), fixed=fixed, points_per_chunk=ppc,
-        chunk_seconds=chunk_s, toml_text=text, source=src, path=path,
+        chunk_seconds=chunk_s, toml_text=text, source=src, path=path, quick=quick,
     )
     _validate_points(spec, policies)
     return spec
@@ -520,14 +536,15 @@ def reduce_point(ds: xr.Dataset) -> dict[str, np.ndarray]:
 
 
 def run_chunk(spec: SweepSpec | str | Path, chunk: int, points_per_chunk: int,
-              output: str | Path | None = None, threads: int = 1) -> xr.Dataset:
+              output: str | Path | None = None, threads: int = 1,
+              quick: bool = False) -> xr.Dataset:
     """Run one chunk's points (in parallel, ``threads`` Numba threads) and reduce them.
 
     Returns a Dataset with dim ``point`` (flat index); written to ``output`` (netCDF) through
     a temporary name and a rename, so a present file always holds a whole chunk.
     """
     if not isinstance(spec, SweepSpec):
-        spec = load_sweep(spec)
+        spec = load_sweep(spec, quick=quick)
     idx = spec.chunk_points(chunk, points_per_chunk)
     points = [spec.point(i) for i in idx]
     t0 = time.perf_counter()
@@ -642,7 +659,7 @@ def _store_attrs(spec: SweepSpec) -> dict[str, Any]:
         sweep_name=spec.name, sweep_description=spec.description, sweep_toml=spec.toml_text,
         sweep_sha256=spec.sha256, sweep_axes_json=json.dumps(axes),
         sweep_fixed_json=json.dumps(dict(spec.fixed), sort_keys=True),
-        notebook=spec.notebook.name,
+        notebook=spec.notebook.name, sweep_quick=int(spec.quick),
         seed_note="no 'seed' axis: every point runs with the scenario's seed"
         if "seed" not in [k for a in spec.axes for k in a.keys] and "seed" not in spec.fixed
         else "the 'seed' key is the model's seed",
@@ -807,7 +824,8 @@ class ChunkResult:
 
 
 def execute_chunk(spec_path: str, chunk: int, points_per_chunk: int, parts_dir: str,
-                  threads: int, notebook: str, kernel_name: str = KERNEL_NAME) -> ChunkResult:
+                  threads: int, notebook: str, kernel_name: str = KERNEL_NAME,
+                  quick: bool = False) -> ChunkResult:
     """Execute the chunk notebook once through papermill (the unit of work of a Dask task)."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -821,7 +839,7 @@ def execute_chunk(spec_path: str, chunk: int, points_per_chunk: int, parts_dir: 
             log_output=False, cwd=str(Path(notebook).parent),
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             parameters={"spec": spec_path, "chunk": chunk, "points_per_chunk": points_per_chunk,
-                        "output": str(out), "threads": threads},
+                        "output": str(out), "threads": threads, "quick": quick},
         )
     except PapermillExecutionError as exc:
         return ChunkResult(chunk, False, str(nb_out), str(out),
@@ -900,18 +918,19 @@ def _dask_client(scheduler: str | None, workers: int, threads: int) -> Any:
 def run_sweep(spec_path: str | Path, store: str | Path, *, workers: int | None = None,
               scheduler: str | None = None, points_per_chunk: int | None = None,
               threads: int | None = None, progress: bool = True,
-              kernel_name: str = KERNEL_NAME,
+              kernel_name: str = KERNEL_NAME, quick: bool = False,
               on_chunk: Callable[[ChunkResult], None] | None = None) -> SweepResult:
     """Run (or resume) a sweep into ``store``.
 
     ``scheduler``: None starts a Dask LocalCluster of ``workers`` processes (one thread each);
     an address uses that Dask cluster; ``"synchronous"`` runs the chunks one by one here.
-    ``threads``: Numba threads per chunk (default: CPUs // workers).
+    ``threads``: Numba threads per chunk (default: CPUs // workers).  ``quick``: the spec's
+    ``[quick]`` axes.
     """
     from tqdm.auto import tqdm
 
     t_start = time.perf_counter()
-    spec = load_sweep(spec_path)
+    spec = load_sweep(spec_path, quick=quick)
     spec_file = str(spec.path)
     store = Path(store).resolve()
     if store.suffix != ".zarr":
@@ -965,7 +984,7 @@ def run_sweep(spec_path: str | Path, store: str | Path, *, workers: int | None =
         if on_chunk:
             on_chunk(res)
 
-    args = (plan.points_per_chunk, str(parts), threads, str(spec.notebook), kernel_name)
+    args = (plan.points_per_chunk, str(parts), threads, str(spec.notebook), kernel_name, quick)
     bar = tqdm(total=plan.n_chunks, initial=skipped, desc=f"sweep {spec.name}", unit="chunk",
                disable=not progress, file=sys.stderr)
     try:

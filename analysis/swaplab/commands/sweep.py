@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Numba threads per chunk (NUMBA_NUM_THREADS; default CPUs/workers)")
     parser.add_argument("--points-per-chunk", type=int, default=None,
                         help="override the spec's chunking (a new store only)")
+    parser.add_argument("--quick", action="store_true",
+                        help="use the spec's [quick] axes (a smaller grid)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise SweepError(f"--threads must be >= 1, got {args.threads}")
     if args.dry_run:
-        spec = load_sweep(args.spec)
+        spec = load_sweep(args.spec, quick=args.quick)
         plan = make_plan(spec, args.points_per_chunk)
         done = 0
         if args.output:
@@ -56,6 +58,6 @@ def run(args: argparse.Namespace) -> int:
         raise SweepError("give the store with -o STORE.zarr (or --dry-run)")
     result = run_sweep(args.spec, args.output, workers=args.workers, scheduler=args.scheduler,
                        points_per_chunk=args.points_per_chunk, threads=args.threads,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, quick=args.quick)
     print(result.summary(), file=sys.stderr if result.failed else sys.stdout)
     return 1 if result.failed else 0
