@@ -48,10 +48,21 @@ def test_malformed_name_is_one_line_error(name):
     assert "\n" not in str(err.value)
 
 
-def test_build_key_changes_with_patch_and_debug():
-    keys = {kbuild.build_key(kbuild.parse_kernel_name(n))
-            for n in ("6.1+none", "6.1+hugh-scan", "6.1+hugh-scan+debug")}
-    assert len(keys) == 3
+def test_build_key_and_release_change_with_patch_and_debug():
+    specs = [kbuild.parse_kernel_name(n)
+             for n in ("6.1+none", "6.1+hugh-scan", "6.1+hugh-scan+debug")]
+    assert len({kbuild.build_key(s) for s in specs}) == 3
+    assert len({s.localversion for s in specs}) == 3
+
+
+def test_release_changes_when_the_patch_changes(tmp_path, monkeypatch):
+    # capture caches are keyed by kernel release: an edited patch must not reuse old runs
+    spec = kbuild.parse_kernel_name("6.1+hugh-scan")
+    before = spec.localversion
+    (tmp_path / "6.1").mkdir()
+    (tmp_path / "6.1" / "hugh-scan.patch").write_text(PATCH.read_text() + "\n")
+    monkeypatch.setattr(kbuild, "PATCHES_DIR", tmp_path)
+    assert spec.localversion != before
 
 
 def test_resolve_unbuilt_kernel_names_the_build_command(tmp_path, monkeypatch):
@@ -183,7 +194,7 @@ def test_built_kernel_resolves_with_provenance():
     built = _built_or_skip("6.1+hugh-scan")
     image = kbuild.resolve_built_kernel("6.1+hugh-scan")
     assert Path(image.vmlinuz) == built.bzimage and built.bzimage.stat().st_size > 1_000_000
-    assert image.release.endswith("-swaplab-hugh-scan")
+    assert image.release.startswith("6.1.192-swaplab-hugh-scan-")
     prov = image.provenance
     assert prov["source_version"] == kbuild.sources()["6.1"]["version"]
     assert prov["patch_sha256"] == kbuild.sha256_file(PATCH)

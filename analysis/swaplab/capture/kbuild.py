@@ -81,8 +81,13 @@ class KernelSpec:
 
     @property
     def localversion(self) -> str:
-        """Suffix of the kernel release (``uname -r``), e.g. ``-swaplab-hugh-scan-debug``."""
-        return "-swaplab-" + self.name.split("+", 1)[1].replace("+", "-")
+        """Suffix of the kernel release (``uname -r``): ``-swaplab-hugh-scan-debug-<key hash>``.
+
+        The hash of the build key makes the release change with the patch or the fragments,
+        so nothing keyed by release (capture caches, trace manifests) mixes two builds.
+        """
+        short = hashlib.sha256(build_key(self).encode()).hexdigest()[:8]
+        return "-swaplab-" + self.name.split("+", 1)[1].replace("+", "-") + "-" + short
 
 
 def sources() -> dict[str, dict[str, Any]]:
