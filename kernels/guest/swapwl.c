@@ -94,13 +94,19 @@ static int region_tok(const char *s) {
 static void load(const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) die("cannot open %s", path);
-  ops = calloc(MAXOPS, sizeof(Op));
+  long cap = 256;
+  ops = calloc(cap, sizeof(Op));
   char line[256], a[96], b[96], c[96];
   long stack[64];
   int sp = 0;
   if (!fgets(line, sizeof line, f) || strncmp(line, "swaplab-workload 1", 18)) die("bad header");
   while (fgets(line, sizeof line, f)) {
     if (nops >= MAXOPS) die("too many ops");
+    if (nops >= cap) {
+      cap *= 2;
+      if (!(ops = realloc(ops, cap * sizeof(Op)))) die("out of memory for %ld ops", cap);
+    }
+    if (!ops) die("out of memory");
     Op *o = &ops[nops];
     memset(o, 0, sizeof *o);
     int n = sscanf(line, "%95s %95s %95s %95s", a, b, c, o->str);

@@ -20,7 +20,8 @@ from typing import Any
 from swaplab.capture.kernels import KERNELS_DIR, CaptureError, KernelImage, _locked, cache_dir
 from swaplab.scenario import MIB_PAGES, Phase, Scenario
 
-__all__ = ["encode_workload", "run_conf", "base_initramfs", "run_cpio", "GUEST_DIR"]
+__all__ = ["check_runnable", "encode_workload", "run_conf", "base_initramfs", "run_cpio",
+           "GUEST_DIR"]
 
 GUEST_DIR = KERNELS_DIR / "guest"
 GUEST_SOURCES = ("init.sh", "swapwl.c", "sampler.c", "sample.h", "kprobes.txt")
@@ -97,6 +98,24 @@ def encode_workload(scn: Scenario) -> str:
         idx += 1
     assert idx == len(scn.phase_labels())
     return "\n".join(out) + "\n"
+
+
+def check_runnable(scn: Scenario) -> None:
+    """Raise CaptureError if the guest cannot run ``scn`` as written.
+
+    The workload writes incompressible data, so a zram device must fit in guest RAM next to the
+    kernel and the workload; every op must have a guest encoding.
+    """
+    m, sw = scn.machine, scn.swap
+    if sw["device"] == "zram" and sw["size_mib"] > m["ram_mib"] - 96:
+        raise CaptureError(
+            f"{scn.source}: swap.size_mib {sw['size_mib']} on zram cannot hold the workload's "
+            f"incompressible pages in {m['ram_mib']} MiB of guest RAM; allowed: zram size <= "
+            f"machine.ram_mib - 96 = {m['ram_mib'] - 96}")
+    if sw["device"] == "zram" and (sw["write_mib_s"] > 0 or sw["read_mib_s"] > 0):
+        raise CaptureError(f"{scn.source}: swap.write_mib_s/read_mib_s throttle a disk; zram "
+                           "cannot be throttled (allowed: 0 with device = 'zram')")
+    encode_workload(scn)
 
 
 def run_conf(scn: Scenario, trace: str, sample_ms: int, extra_files: list[str]) -> str:

@@ -12,6 +12,7 @@ sample at or before that time; after the run's last sample values are NaN.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import re
@@ -178,7 +179,8 @@ def _parse_snapshots(path: Path, n_phases: int) -> Snapshots:
     return Snapshots(start, done, phases, baseline, exits)
 
 
-def _derive(values: dict[str, float], base: dict[str, float]) -> dict[str, float]:
+def _derive(values: dict[str, float], base: dict[str, float],
+            extra_names: dict[str, str]) -> dict[str, float]:
     """Schema variables (pages) from one sample's raw values."""
     out: dict[str, float] = {}
     for var, (key, scale) in _GAUGES.items():
@@ -195,7 +197,7 @@ def _derive(values: dict[str, float], base: dict[str, float]) -> dict[str, float
                            else math.nan)
     for key, val in values.items():
         if key.startswith("x") and key[1:].isdigit():
-            out[f"extra_{key[1:]}"] = val
+            out[extra_names.get(key, f"extra_{key[1:]}")] = val
     return out
 
 
@@ -234,7 +236,8 @@ def parse_trace(path: Path, reconstruct: bool) -> TraceSummary:
     times: list[float] = []
     values: list[int] = []
     n = 0
-    with open(path, "rb") as f:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
         for raw in f:
             n += 1
             if raw.startswith(b"#"):
@@ -326,6 +329,8 @@ def parse_run(run_dir: Path, scn: Scenario) -> xr.Dataset:
     labels = scn.phase_labels()
     snaps = _parse_snapshots(out / "snapshots.txt", len(labels))
     base = snaps.baseline.values
+    extra = _read_lines(out / "extra.list") if (out / "extra.list").exists() else []
+    extra_names = {f"x{i}": _extra_name(p) for i, p in enumerate(extra)}
     dt = meta["sample_ms"] / 1000.0
 
     samples: list[Sample] = []
@@ -350,7 +355,7 @@ def parse_run(run_dir: Path, scn: Scenario) -> xr.Dataset:
     if not samples:
         raise CaptureError(f"{run_dir.name}: no samples during the workload")
 
-    rows = [_derive(s.values, base) for s in samples]
+    rows = [_derive(s.values, base, extra_names) for s in samples]
     names = sorted({k for r in rows for k in r})
     t_rel = np.array([s.t - snaps.start for s in samples])
     n_grid = int(math.floor(t_rel[-1] / dt + 1e-9)) + 1
@@ -364,7 +369,7 @@ def parse_run(run_dir: Path, scn: Scenario) -> xr.Dataset:
         data_vars[name] = ("time", series)
 
     # phase-end snapshots (NaN for phases a killed process never reached)
-    snap_rows = {i: _derive(s.values, base) for i, s in snaps.phases.items()}
+    snap_rows = {i: _derive(s.values, base, extra_names) for i, s in snaps.phases.items()}
     for name in names:
         arr = np.full(len(labels), math.nan)
         for i, r in snap_rows.items():
@@ -390,6 +395,8 @@ def parse_run(run_dir: Path, scn: Scenario) -> xr.Dataset:
     trace_mode = meta["trace"]
     if trace_mode != "none":
         trace = run_dir / "trace.txt"
+        if not trace.exists() and trace.with_suffix(".txt.gz").exists():
+            trace = trace.with_suffix(".txt.gz")
         ok, missing = _kprobe_status(out)
         can = trace_mode == "kprobes" and {"ttrs@__try_to_reclaim_swap",
                                            "srf@swap_range_free"} <= set(ok)
@@ -429,9 +436,14 @@ def parse_run(run_dir: Path, scn: Scenario) -> xr.Dataset:
     ds.attrs["guest_knobs_json"] = json.dumps(_knobs(out), sort_keys=True)
     ds.attrs["wall_s"] = float(meta["wall_s"])
     ds.attrs["workload_s"] = round(snaps.done - snaps.start, 6)
-    extra = [ln for ln in _read_lines(out / "extra.list")] if (out / "extra.list").exists() else []
-    ds.attrs["extra_files"] = json.dumps({f"extra_{i}": p for i, p in enumerate(extra)})
+    ds.attrs["extra_files"] = json.dumps({extra_names[f"x{i}"]: p for i, p in enumerate(extra)})
     return ds
+
+
+def _extra_name(path: str) -> str:
+    """Variable name of an extra counter file: ``extra_<module>_<file>`` (sanitised)."""
+    parts = [p for p in path.split("/") if p and p != "parameters"][-2:]
+    return "extra_" + re.sub(r"[^A-Za-z0-9_]", "_", "_".join(parts))
 
 
 def _trace_dropped(out: Path) -> int:

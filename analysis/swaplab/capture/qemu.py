@@ -25,6 +25,8 @@ __all__ = ["run_guest", "check_raw", "qemu_version", "default_timeout"]
 
 QEMU = "qemu-system-x86_64"
 OUT_DISK_MIB = 64
+# counters of patched kernels, read by the sampler when present (kernels/patches/*/*.counters)
+DEFAULT_EXTRA_FILES = ["/sys/module/swap_orphan_scan/parameters/*"]
 PANIC_RE = re.compile(r"Kernel panic - not syncing: ?(.*)")
 
 
@@ -85,7 +87,8 @@ def run_guest(kernel: KernelImage, scn: Scenario, run_dir: Path, *, trace: str =
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
-    extra = list(extra_files or []) + list(kernel.provenance.get("sampler_files", []))
+    extra = DEFAULT_EXTRA_FILES + list(extra_files or []) + list(
+        kernel.provenance.get("sampler_files", []))
     files = {
         "run.conf": run_conf(scn, trace, sample_ms, extra),
         "workload.txt": encode_workload(scn),
@@ -160,6 +163,14 @@ def check_raw(run_dir: Path) -> dict[str, Any]:
         raise CaptureError(f"{where}: guest stopped without finishing (qemu rc "
                            f"{meta.get('qemu_rc')}); see {run_dir / 'console.log'}")
     out = run_dir / "out"
+    rc = re.search(r"SWAPLAB-WORKLOAD-END rc=(\d+)", console)
+    if rc and rc.group(1) != "0":
+        log = out / "workload.log"
+        last = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+        code = int(rc.group(1))
+        how = f"rc {code}" + (f", signal {code - 128}" if code > 128 else "")
+        tail = f": {last[0][:120]}" if last else ""
+        raise CaptureError(f"{where}: the guest workload interpreter failed ({how}){tail}")
     for name in ("samples.txt", "snapshots.txt", "knobs.txt"):
         if not (out / name).exists():
             raise CaptureError(f"{where}: guest output lacks {name} (second disk unreadable?)")

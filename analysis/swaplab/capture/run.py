@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from swaplab.capture.guest import check_runnable
 from swaplab.capture.kernels import CaptureError, KernelImage, cache_dir, resolve_kernel
 from swaplab.capture.parse import KERNEL_EXTRA, ORPHANS_METHOD, TIME_GRID, parse_run
 from swaplab.capture.qemu import qemu_version, run_guest
@@ -154,6 +155,7 @@ def capture(scn: Scenario, kernel_name: str, *, repeats: int = 1, trace: str = "
         raise CaptureError(f"--repeats {repeats}: must be >= 1")
     if not 10 <= sample_ms <= 10000:
         raise CaptureError(f"sample interval {sample_ms} ms: allowed 10..10000")
+    check_runnable(scn)
     kernel = resolve_kernel(kernel_name)  # once: every repeat uses this exact release
     qv = qemu_version()
     jobs = jobs or max(1, (os.cpu_count() or 1))

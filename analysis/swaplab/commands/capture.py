@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from swaplab.capture.kernels import CaptureError
+    from swaplab.capture.kernels import CaptureError, resolve_kernel
     from swaplab.capture.run import capture, clear_cache_for, write_netcdf
     from swaplab.capture.traces import capture_standard_set
     from swaplab.scenario import load_scenario
@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     scn = load_scenario(args.scenario)
     kernel = args.kernel[0]
     args.trace = args.trace or "events"
+    resolve_kernel(kernel)  # fetch (or fail on an unknown name) before the progress bar
     if args.fresh:
         clear_cache_for(scn, kernel, args.trace, args.sample_ms)
     bar = tqdm(total=args.repeats, desc=f"{scn.name} on {kernel}", unit="run")
