@@ -640,3 +640,58 @@ def _read_counters(path: Path) -> Iterator[Counter]:
         if len(fields) != 5 or fields[2] not in ("counter", "knob"):
             raise KbuildError(f"{path}:{n}: want '<name> <path> counter|knob <units> <doc>'")
         yield Counter(*fields)
+
+
+# ----------------------------------------------------------------------------- results
+
+SCAN_COUNTERS = ("scans", "slots_scanned", "candidates", "writeback", "lock_fail", "freed",
+                 "time_ns")
+
+
+def policy_summary(ds: Any) -> Any:
+    """One row per repeat of a kernel capture: OOMs, orphans, and the policy's scan counters.
+
+    ``orphans_before``: orphans (pages) when the previous process exited, just before the last
+    process starts (NaN for one-process scenarios); ``scan_*`` are the swap_orphan_scan
+    counters over the whole run (NaN on kernels without the patch), ``last_*`` the same over
+    the last process only.
+    """
+    import numpy as np
+    import pandas as pd
+
+    names = [str(n) for n in ds["phase_name"].values]
+    last = len(names) - 1
+    procs = [n.split(":")[0] for n in names]
+    first_of_last = procs.index(procs[-1])
+    before = first_of_last - 1 if first_of_last > 0 else None
+    repeats = ds["repeat"].values if "repeat" in ds.dims else [0]
+    rows = []
+    for r in repeats:
+        sel = ds.sel(repeat=r) if "repeat" in ds.dims else ds
+
+        def end(var: str, phase: int | None, sel=sel) -> float:
+            name = f"{var}_end"
+            if phase is None or name not in sel:
+                return float("nan")
+            return float(sel[name].isel(phase=phase))
+
+        row = {
+            "scenario": ds.attrs.get("scenario_name"),
+            "kernel": ds.attrs.get("kernel_release"),
+            "repeat": int(r),
+            "memcg_oom": end("memcg_oom", last),
+            "memcg_oom_kill": end("memcg_oom_kill", last),
+            "oom_kill": end("oom_kill", last),
+            "orphans_before": end("swap_orphans", before),
+            "orphans_after": end("swap_orphans", last),
+            "swapcached_before": end("memcg_swapcached", before),
+            "swapcached_after": end("memcg_swapcached", last),
+        }
+        for c in SCAN_COUNTERS:
+            var = f"extra_swap_orphan_scan_{c}"
+            total = end(var, last)
+            row[f"scan_{c}"] = total
+            row[f"last_{c}"] = total - end(var, before) if before is not None else total
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    return df.replace({np.inf: np.nan})

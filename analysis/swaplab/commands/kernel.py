@@ -25,6 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--check", action="store_true",
                    help="only check that the patch applies (patch --dry-run); no build")
     sub.add_parser("list", help="list built kernels in the build cache")
+    r = sub.add_parser("results", help="table of OOMs, orphans and scan cost from captures",
+                       description="Summarise kernel captures (swaplab capture -o FILE.nc): "
+                       "per scenario and kernel, OOM kills, orphans before/after the last "
+                       "process, and the swap_orphan_scan counters of patched kernels.")
+    r.add_argument("files", nargs="+", help="capture datasets (.nc)")
+    r.add_argument("--per-repeat", action="store_true", help="one row per repeat")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.kernel_verb == "list":
         return _list(kbuild)
+    if args.kernel_verb == "results":
+        return _results(kbuild, args.files, args.per_repeat)
     spec = kbuild.make_spec(args.base, args.patch, args.debug)
     if args.jobs is not None and args.jobs < 1:
         raise kbuild.KbuildError(f"-j must be >= 1, got {args.jobs}")
@@ -68,4 +76,38 @@ def _list(kbuild) -> int:  # noqa: ANN001
         status = "current" if current[b.directory] else "stale"
         print(f"{b.name:24} {b.release:34} {status:8} {b.info.get('built_utc', '?'):21} "
               f"{b.info.get('build_seconds', 0):6.0f}  {b.info.get('key', '?')}")
+    return 0
+
+
+def _results(kbuild, files: list[str], per_repeat: bool) -> int:  # noqa: ANN001
+    from pathlib import Path
+
+    import pandas as pd
+    import xarray as xr
+
+    frames = []
+    for f in files:
+        if not Path(f).exists():
+            raise kbuild.KbuildError(f"no such capture file: {f}")
+        with xr.open_dataset(f) as ds:
+            if ds.attrs.get("source") != "kernel":
+                raise kbuild.KbuildError(f"{f}: not a kernel capture (source="
+                                         f"{ds.attrs.get('source')!r})")
+            frames.append(kbuild.policy_summary(ds.load()))
+    df = pd.concat(frames, ignore_index=True)
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 30)
+    if per_repeat:
+        print(df.to_string(index=False))
+        return 0
+    cols = {"repeat": "count", "memcg_oom_kill": "sum", "oom_kill": "sum",
+            "orphans_before": "mean", "orphans_after": "mean", "last_scans": "mean",
+            "last_slots_scanned": "mean", "last_freed": "mean", "last_writeback": "mean",
+            "last_lock_fail": "mean", "last_time_ns": "mean"}
+    table = df.groupby(["scenario", "kernel"], sort=True).agg(cols)
+    table = table.rename(columns={"repeat": "runs", "memcg_oom_kill": "oom_kills"})
+    table["runs_oom_killed"] = df.assign(k=df["memcg_oom_kill"] > 0).groupby(
+        ["scenario", "kernel"])["k"].sum()
+    table["last_time_ms"] = table.pop("last_time_ns") / 1e6
+    print(table.round(1).to_string())
     return 0
