@@ -195,6 +195,14 @@ def _busybox() -> Path:
     raise CaptureError("no static busybox: run `make sysdeps` (package busybox-static)")
 
 
+def guest_hash() -> str:
+    """Hash of the guest sources (part of the run cache key: a changed guest runs again)."""
+    h = hashlib.sha256()
+    for name in GUEST_SOURCES:
+        h.update(name.encode() + b"\0" + (GUEST_DIR / name).read_bytes())
+    return h.hexdigest()[:10]
+
+
 def base_initramfs(kernel: KernelImage) -> Path:
     """The cached base initramfs for ``kernel`` (built when its content hash is new)."""
     h = hashlib.sha256()

@@ -226,7 +226,8 @@ def parse_trace(path: Path, reconstruct: bool) -> TraceSummary:
 
     Orphans per slot: ``__try_to_reclaim_swap`` called from the zap path
     (``free_swap_and_cache``, 6.1 mm/swapfile.c: swap count fell to SWAP_HAS_CACHE) that returns
-    <= 0 leaves the slot cache-only; ``swap_range_free`` (6.1 mm/swapfile.c) or a later successful
+    <= 0 leaves the slot cache-only; ``swap_range_free`` (6.1 mm/swapfile.c; in 6.12
+    ``swap_entry_range_free``, which inlines it) or a later successful
     ``__try_to_reclaim_swap`` on the slot ends it.  Swap type 0: the entry value is the offset.
     """
     counts: Counter = Counter()
@@ -280,7 +281,7 @@ def parse_trace(path: Path, reconstruct: bool) -> TraceSummary:
                 if len(orphans) != before:
                     times.append(t)
                     values.append(len(orphans))
-            elif event == "srf":
+            elif event in ("srf", "serf"):
                 args = dict(_ARG_RE.findall(rest))
                 off, cnt = int(args.get("off", "0"), 0), int(args.get("n", "1"), 0)
                 if not (0 <= cnt <= 1 << 20):
@@ -398,8 +399,8 @@ def parse_run(run_dir: Path, scn: Scenario) -> xr.Dataset:
         if not trace.exists() and trace.with_suffix(".txt.gz").exists():
             trace = trace.with_suffix(".txt.gz")
         ok, missing = _kprobe_status(out)
-        can = trace_mode == "kprobes" and {"ttrs@__try_to_reclaim_swap",
-                                           "srf@swap_range_free"} <= set(ok)
+        can = trace_mode == "kprobes" and "ttrs@__try_to_reclaim_swap" in ok and (
+            "srf@swap_range_free" in ok or "serf@swap_entry_range_free" in ok)
         summ = parse_trace(trace, reconstruct=can)
         if not summ.markers or summ.markers[-1][1] != "done":
             raise CaptureError(f"{run_dir.name}/trace.txt: truncated trace (no final 'swaplab "
@@ -425,7 +426,8 @@ def parse_run(run_dir: Path, scn: Scenario) -> xr.Dataset:
         else:
             attrs["swap_orphans_kprobe"] = (
                 "not reconstructed: " + ("events dropped" if dropped else
-                                         "needs __try_to_reclaim_swap and swap_range_free kprobes"))
+                                         "needs __try_to_reclaim_swap and swap_range_free "
+                                         "(6.1) or swap_entry_range_free (6.12) kprobes"))
     ds = xr.Dataset(
         data_vars,
         coords={"time": grid, "phase": np.arange(len(labels)),

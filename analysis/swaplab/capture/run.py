@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from swaplab.capture.guest import check_runnable
+from swaplab.capture.guest import check_runnable, guest_hash
 from swaplab.capture.kernels import CaptureError, KernelImage, cache_dir, resolve_kernel
 from swaplab.capture.parse import KERNEL_EXTRA, ORPHANS_METHOD, TIME_GRID, parse_run
 from swaplab.capture.qemu import qemu_version, run_guest
@@ -48,7 +48,7 @@ class RepeatResult:
 def _key(scn: Scenario, kernel: KernelImage, trace: str, sample_ms: int) -> str:
     safe_release = kernel.release.replace("+", "_")
     return f"{scn.name}-{scn.sha256[:12]}-{kernel.name.replace('+', '_')}-{safe_release}-" \
-           f"{trace}-{sample_ms}ms"
+           f"{trace}-{sample_ms}ms-g{guest_hash()}"
 
 
 def capture_repeat(scenario_text: str, kernel_name: str, repeat: int, trace: str,
