@@ -54,3 +54,28 @@ def test_cli_rejects_unknown_kernel_in_one_line(tmp_path):
     assert bad.returncode == 2
     err = bad.stderr.strip().splitlines()
     assert len(err) == 1 and "unknown kernel '4.19'" in err[0] and "6.12" in err[0]
+
+
+@pytest.mark.qemu
+def test_capture_on_dask_cluster_then_resumes_from_cache(tmp_path, monkeypatch):
+    # repeats run on a real Dask LocalCluster; a second capture reuses the cached repeats
+    _need_qemu()
+    from dask.distributed import LocalCluster
+
+    from swaplab.capture import run as run_mod
+    from swaplab.scenario import load_scenario
+
+    monkeypatch.setattr(run_mod, "runs_dir", lambda: tmp_path / "runs")
+    scn = load_scenario(SMOKE).with_overrides({"machine.vcpus": 1})
+    seen = []
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        ds = run_mod.capture(scn, "6.1", repeats=2, trace="none",
+                             scheduler=cluster.scheduler_address, progress=seen.append)
+    assert sorted(r.repeat for r in seen) == [0, 1] and not any(r.cached for r in seen)
+    assert list(ds.repeat.values) == [0, 1]
+    assert list(ds.repeat_status.values) == ["ok", "ok"]
+    again = []
+    ds2 = run_mod.capture(scn, "6.1", repeats=2, trace="none", jobs=2, progress=again.append)
+    assert all(r.cached for r in again)
+    assert float(ds2["pswpout_end"].sum()) == float(ds["pswpout_end"].sum())
