@@ -28,6 +28,7 @@ __all__ = [
     "compare",
     "find_traces",
     "load_dataset",
+    "policy_for_kernel",
     "format_table",
     "trace_dir",
 ]
@@ -77,6 +78,25 @@ def find_traces(directory: str | Path | None = None) -> list[dict[str, Any]]:
                     "repeats": repeats, "path": p,
                     "scenario_sha256": attrs.get("scenario_sha256", "")})
     return out
+
+
+# Kernel release prefix -> the model preset that follows that kernel's rules.
+KERNEL_POLICIES = (("2.6.30", "linux-2.6.30"), ("2.6.31", "linux-2.6.31"), ("6.1.", "linux-6.1"),
+                   ("6.12", "linux-6.12"), ("7.", "linux-7"))
+
+
+def policy_for_kernel(release: str) -> str:
+    """The model preset matching a kernel release (``6.1.0-28-amd64`` -> ``linux-6.1``).
+
+    A patched kernel with ``hugh`` in its release maps to ``hugh-scan``.
+    """
+    if "hugh" in release:
+        return "hugh-scan"
+    for prefix, policy in KERNEL_POLICIES:
+        if release.startswith(prefix) or release == prefix.rstrip("."):
+            return policy
+    raise CompareError(f"no model policy for kernel release {release!r}; known: "
+                       + ", ".join(p for p, _ in KERNEL_POLICIES))
 
 
 def _phase_names(ds: xr.Dataset, what: str) -> list[str]:

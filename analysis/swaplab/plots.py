@@ -26,7 +26,9 @@ __all__ = [
     "orphans_by_policy",
     "policy_cost",
     "runs_frame",
+    "error_heatmap",
     "save_figure",
+    "sweep_lines",
     "set_style",
     "store_frame",
     "timeseries",
@@ -198,6 +200,44 @@ def policy_cost(store: xr.Dataset, variables: Sequence[str] = (
         if ax is not axes[0][0]:
             ax.set_yticklabels([])
         ax.set_title(var.removesuffix("_end"))
+    fig.tight_layout()
+    return fig
+
+
+def sweep_lines(store: xr.Dataset, x: str, var: str, phase: str | int = -1,
+                hue: str = "policy", ax: Any = None) -> Any:
+    """``var`` at a phase boundary against sweep dim ``x``, one line per ``hue`` (mean, sd
+    over the other dims)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    df = store_frame(store, var, phase)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    order = _order(list(df[hue].unique())) if hue == "policy" else None
+    sns.lineplot(data=df, x=x, y=var, hue=hue, hue_order=order, errorbar="sd", marker="o",
+                 ax=ax)
+    pname = phase if isinstance(phase, str) else str(store["phase_name"].values[phase])
+    ax.set_xlabel(_coord_label(store, x))
+    ax.set_ylabel(label(var))
+    ax.set_title(f"{var} at '{pname}' ({store.attrs.get('scenario_name', '')})")
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def error_heatmap(tables: pd.DataFrame, value: str = "rel") -> Any:
+    """Model-vs-kernel error (``rel`` by default) per scenario/kernel and variable."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    pivot = tables.pivot_table(index=["scenario", "kernel"], columns="variable", values=value)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * pivot.shape[1], 1.2 + 0.4 * pivot.shape[0]))
+    sns.heatmap(pivot, ax=ax, vmin=0, vmax=1, cmap="mako_r", annot=True, fmt=".2f",
+                cbar_kws={"label": f"{value} error (|model - kernel| / |kernel|)"})
+    ax.set_xlabel("variable")
+    ax.set_ylabel("scenario, kernel")
+    ax.set_title("model vs kernel: error over end-of-phase snapshots")
     fig.tight_layout()
     return fig
 

@@ -19,7 +19,9 @@ def _install():
 
     presets = ["linux-2.6.30", "linux-2.6.31", "kamezawa-sync", "hugh-scan", "linux-6.1",
                "linux-6.12", "linux-7", "liu-swapcache-only"]
-    knobs = {"scan_batch": 32, "scan_threshold_pct": 1.0, "fault_us": 2.0}
+    knobs = {"scan_batch": 32, "scan_threshold_pages": 32, "scan_lock": "trylock",
+             "scan_when": "sync", "trylock_fail_p": 0.0001, "io_latency_us": 100.0,
+             "reclaim_batch": 32}
 
     def resolve_knobs(policy, overrides=None):
         if policy not in presets:

@@ -1,0 +1,159 @@
+"""``swaplab reproduce``: the standard sweeps, notebooks 01, 03 and 04, and the report.
+
+Everything goes to ``results/`` (git-ignored)::
+
+    results/sweeps/<name>.zarr (+ <name>.chunks/)   the standard sweeps (data/sweeps/*.toml)
+    results/notebooks/0[134]-*.ipynb               executed notebooks (papermill)
+    results/figures/*.png                          every figure of the report
+    results/report.html                            notebook 04 rendered without code
+
+``quick`` uses each spec's ``[quick]`` axes and smaller notebook parameters, into
+``results/quick/``.  Kernel traces come from ``data/traces`` (shipped); nothing boots QEMU.
+Reruns resume: finished sweep chunks are not computed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swaplab.errors import SwaplabError
+
+__all__ = ["ReproduceError", "ReproduceResult", "reproduce"]
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ("01-model-tour", "03-kernel-validation", "04-paper")
+
+
+class ReproduceError(SwaplabError, RuntimeError):
+    """A step of the reproduction failed; the message names it."""
+
+
+@dataclass
+class ReproduceResult:
+    """What a reproduction made, and what failed."""
+
+    out: Path
+    sweeps: list[Any] = field(default_factory=list)
+    notebooks: dict[str, Path] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    report: Path | None = None
+    figures: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [f"results in {self.out}:"]
+        for s in self.sweeps:
+            lines.append(f"  sweep {s.store.name}: {s.n_chunks - len(s.failed)}/{s.n_chunks} "
+                         f"chunks ({s.wall_s:.0f} s)")
+        for name, p in self.notebooks.items():
+            lines.append(f"  notebook {name}: {p}")
+        if self.report:
+            lines.append(f"  report: {self.report} ({len(self.figures)} figures in "
+                         f"{self.out / 'figures'})")
+        lines.append("  timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in
+                                               self.timings.items()))
+        for f in self.failures:
+            lines.append(f"  FAILED: {f}")
+        return "\n".join(lines)
+
+
+def notebook_parameters(name: str, out: Path, quick: bool) -> dict[str, Any]:
+    """The papermill parameters of each report notebook."""
+    figures = str(out / "figures")
+    if name == "01-model-tour":
+        return {"scenario": "writeback-orphans", "figures_dir": figures}
+    if name == "03-kernel-validation":
+        return {"figures_dir": figures, "max_traces": 6 if quick else 0}
+    return {"sweeps_dir": str(out / "sweeps"), "figures_dir": figures}
+
+
+def execute_notebook(name: str, out_dir: str, parameters: dict[str, Any],
+                     kernel_name: str = "swaplab") -> tuple[str, str, float]:
+    """Run one notebook through papermill; returns (name, error or "", seconds)."""
+    import papermill as pm
+
+    t0 = time.perf_counter()
+    src = ROOT / "notebooks" / f"{name}.ipynb"
+    dst = Path(out_dir) / f"{name}.ipynb"
+    try:
+        pm.execute_notebook(str(src), str(dst), parameters=parameters, kernel_name=kernel_name,
+                            progress_bar=False, cwd=str(src.parent),
+                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+    except Exception as exc:  # report every notebook's failure, run the others
+        first = str(exc).strip().splitlines()
+        return name, f"{type(exc).__name__}: {first[-1] if first else ''} (see {dst})", \
+            time.perf_counter() - t0
+    return name, "", time.perf_counter() - t0
+
+
+@contextlib.contextmanager
+def _cluster(workers: int, threads: int) -> Any:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR,
+                           env={"NUMBA_NUM_THREADS": str(threads)})
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def reproduce(out: str | Path | None = None, quick: bool = False, workers: int | None = None,
+              progress: bool = True) -> ReproduceResult:
+    """Run the standard sweeps, the report notebooks and render the report (see module doc)."""
+    from distributed import as_completed
+
+    from swaplab.report import render_report
+    from swaplab.sweep import run_sweep, standard_sweeps
+
+    t_all = time.perf_counter()
+    out = Path(out) if out else ROOT / "results" / ("quick" if quick else "")
+    out = out.resolve()
+    res = ReproduceResult(out)
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    ncpu = os.cpu_count() or 1
+    workers = workers or ncpu
+    threads = max(1, ncpu // workers)
+    with _cluster(workers, threads) as client:
+        address = client.scheduler.address
+        for name in standard_sweeps():
+            t0 = time.perf_counter()
+            r = run_sweep(ROOT / "data" / "sweeps" / f"{name}.toml",
+                          out / "sweeps" / f"{name}.zarr", scheduler=address, workers=workers,
+                          threads=threads, progress=progress, quick=quick)
+            res.sweeps.append(r)
+            res.timings[f"sweep {name}"] = time.perf_counter() - t0
+            res.failures += [f"sweep {name} chunk {c.chunk}: {c.error} ({c.notebook})"
+                             for c in r.failed]
+        t0 = time.perf_counter()
+        futures = [client.submit(execute_notebook, name, str(out / "notebooks"),
+                                 notebook_parameters(name, out, quick), pure=False)
+                   for name in NOTEBOOKS]
+        for fut in as_completed(futures):
+            name, err, secs = fut.result()
+            res.timings[f"notebook {name}"] = secs
+            if err:
+                res.failures.append(f"notebook {name}: {err}")
+            else:
+                res.notebooks[name] = out / "notebooks" / f"{name}.ipynb"
+            if progress:
+                print(f"notebook {name}: {'FAILED' if err else 'done'} ({secs:.0f} s)",
+                      file=sys.stderr)
+        res.timings["notebooks (parallel)"] = time.perf_counter() - t0
+    if "04-paper" in res.notebooks:
+        res.report = render_report(res.notebooks["04-paper"], out / "report.html",
+                                   title="swaplab: orphaned swap cache and the full-swap OOM")
+    res.figures = sorted((out / "figures").glob("*.png"))
+    res.timings["total"] = time.perf_counter() - t_all
+    return res
