@@ -232,3 +232,13 @@ def test_encoding_snapshot_indexes_follow_phase_labels():
         assert idx == list(range(len(s.phase_labels()))), name
         assert sum(ln.startswith("P ") for ln in lines) == len(s.processes)
         assert sum(ln.startswith("repeat") for ln in lines) == sum(ln == "end" for ln in lines)
+
+
+def test_golden_paged_out_cache_is_not_orphaned(raw, scn):
+    # after MADV_PAGEOUT the 2048 pages sit in the swap cache unmapped but still referenced by
+    # swap ptes: the upper bound counts them, the snapshot's swap-pte check does not
+    ds = parse_run(raw, scn)
+    i = list(ds.phase_name.values).index("smoker:1:pageout")
+    assert ds["memcg_swapcached_end"].values[i] == 2048
+    assert ds["swap_orphans_upper_end"].values[i] == 2048
+    assert ds["swap_orphans_end"].values[i] == 0

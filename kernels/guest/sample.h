@@ -6,8 +6,10 @@
 // keys: vm.<vmstat key>, mi.<meminfo key> (kB), cg.current, cg.swap.current (bytes),
 //       cg.stat.<key> (bytes), cg.ev.<memory.events key>, cg.sev.<memory.swap.events key>,
 //       sw.size / sw.used (kB, summed over /proc/swaps), pm.swapcache_mapped (pages of swap cache
-//       mapped by the cgroup's processes, from pagemap + kpageflags), pm.procs, x<N>=<value> for
-//       extra files listed in /extra.list.  The trailing '#' marks a complete line.
+//       mapped by the cgroup's processes, from pagemap + kpageflags), pm.swap_ptes (their swap
+//       ptes), pm.procs, pm.swapref_cached (snapshots only: swap-cache pages the process still
+//       references through a swap pte, from its own mincore), x<N>=<value> for extra files
+//       listed in /extra.list.  The trailing '#' marks a complete line.
 #ifndef SWAPLAB_SAMPLE_H
 #define SWAPLAB_SAMPLE_H
 #define _GNU_SOURCE
@@ -19,8 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KPF_SWAPCACHE 14 // include/uapi/linux/kernel-page-flags.h (6.1..7.2)
+#define KPF_SWAPCACHE 13 // include/uapi/linux/kernel-page-flags.h (6.1..7.2); 14 is SWAPBACKED
 #define PM_PRESENT (1ULL << 63)
+#define PM_SWAP (1ULL << 62)  // Documentation/admin-guide/mm/pagemap.rst
 #define PM_PFN_MASK ((1ULL << 55) - 1)
 
 static char sbuf[1 << 17];
@@ -81,10 +84,11 @@ static size_t pfn_seen_n;
 static uint64_t *kflags;
 static size_t kflags_n;
 
-static long swapcache_mapped(const char *cg, int *nprocs) {
+static long swapcache_mapped(const char *cg, int *nprocs, long *swapped) {
   char p[600];
   snprintf(p, sizeof p, "%s/cgroup.procs", cg);
   *nprocs = 0;
+  *swapped = 0;
   if (slurp(p) < 0) return -1;
   char pids[4096];
   snprintf(pids, sizeof pids, "%s", sbuf);
@@ -127,6 +131,7 @@ static long swapcache_mapped(const char *cg, int *nprocs) {
         ssize_t r = pread(pm, ent, want * 8, (off_t)(a / 4096) * 8);
         if (r <= 0) break;
         for (size_t i = 0; i < (size_t)r / 8; i++) {
+          if (ent[i] & PM_SWAP) (*swapped)++;
           if (!(ent[i] & PM_PRESENT)) continue;
           uint64_t pfn = ent[i] & PM_PFN_MASK;
           if (pfn >= nkf || pfn >= pfn_seen_n || pfn_seen[pfn]) continue;
@@ -158,7 +163,9 @@ static void extra_files(FILE *o) {
   fclose(f);
 }
 
-static void sample_line(FILE *o, const char *kind, const char *cg, int pagemap) {
+// extra: appended verbatim (" key=value ..."), may be NULL
+static void sample_line(FILE *o, const char *kind, const char *cg, int pagemap,
+                        const char *extra) {
   char p[600];
   double t = mono_now();
   fprintf(o, "%s %.6f", kind, t);
@@ -191,9 +198,11 @@ static void sample_line(FILE *o, const char *kind, const char *cg, int pagemap) 
   kv_lines(o, p, "cg.sev.", NULL);
   if (pagemap) {
     int np;
-    long m = swapcache_mapped(cg, &np);
-    if (m >= 0) fprintf(o, " pm.swapcache_mapped=%ld pm.procs=%d", m, np);
+    long sw;
+    long m = swapcache_mapped(cg, &np, &sw);
+    if (m >= 0) fprintf(o, " pm.swapcache_mapped=%ld pm.swap_ptes=%ld pm.procs=%d", m, sw, np);
   }
+  if (extra) fputs(extra, o);
   extra_files(o);
   fprintf(o, " #\n");
   fflush(o);

@@ -14,7 +14,7 @@ int main(int argc, char **argv) {
   double t0 = mono_now();
   while (access(argv[4], F_OK) != 0) {
     double t = mono_now();
-    sample_line(o, "S", argv[3], 1);
+    sample_line(o, "S", argv[3], 1, NULL);
     n++;
     long us = ms * 1000L - (long)((mono_now() - t) * 1e6);
     if (us > 0) usleep(us);

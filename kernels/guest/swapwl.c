@@ -270,9 +270,43 @@ static void op_set(const char *spec) {
   if (fd >= 0) close(fd);
 }
 
+// Swap-cache pages this process still references through a swap pte (not present, but
+// mincore() finds the page in the swap cache: 6.1 mm/mincore.c mincore_pte_range).  With the
+// parent's count of present swap-cache pages this separates referenced cache from orphans.
+static long swapref_cached(void) {
+  int pm = open("/proc/self/pagemap", O_RDONLY);
+  if (pm < 0) return -1;
+  long count = 0;
+  unsigned char vec[4096];
+  uint64_t ent[4096];
+  for (int k = 0; k < nreg; k++) {
+    Region *r = &reg[k];
+    for (size_t lo = 0; lo < r->npages; lo += 4096) {
+      size_t n = r->npages - lo < 4096 ? r->npages - lo : 4096;
+      size_t i = 0;
+      while (i < n) {  // mincore fails with ENOMEM over holes: do each mapped run
+        while (i < n && !r->mapped[lo + i]) i++;
+        size_t j = i;
+        while (j < n && r->mapped[lo + j]) j++;
+        if (j > i) {
+          char *a = r->base + (lo + i) * PG;
+          ssize_t got = pread(pm, ent, (j - i) * 8, (off_t)((uintptr_t)a / PG) * 8);
+          if (got == (ssize_t)((j - i) * 8) && mincore(a, (j - i) * PG, vec) == 0)
+            for (size_t q = 0; q < j - i; q++)
+              if ((ent[q] & PM_SWAP) && !(ent[q] & PM_PRESENT) && (vec[q] & 1)) count++;
+        }
+        i = j;
+      }
+    }
+  }
+  close(pm);
+  return count;
+}
+
 static void snapshot_request(int idx) {  // child side: marker, then block until the parent is done
   marker("phase_end %d", idx);
-  if (write(c2p[1], &idx, sizeof idx) != sizeof idx) die("snapshot pipe");
+  long req[2] = {idx, swapref_cached()};
+  if (write(c2p[1], req, sizeof req) != sizeof req) die("snapshot pipe");
   char ack;
   if (read(p2c[0], &ack, 1) != 1) die("snapshot ack");
 }
@@ -316,6 +350,22 @@ static long cg_event(const char *key) {  // memory.events <key>
   return s ? atol(s + strlen(key) + 1) : -1;
 }
 
+// After a process exit: the final mmput (exit_mmap, the zap) can run later in another task that
+// held a reference to the mm (the sampler reading /proc/<pid>/pagemap).  Wait until
+// memory.current has been steady for 30 ms (at most 2 s) so the exit snapshot sees the zap.
+static void settle(void) {
+  char p[600];
+  snprintf(p, sizeof p, "%s/memory.current", cgdir);
+  unsigned long long last = ~0ULL;
+  int steady = 0;
+  for (int i = 0; i < 200 && steady < 3; i++) {
+    unsigned long long v = slurp(p) > 0 ? strtoull(sbuf, 0, 10) : 0;
+    steady = v == last ? steady + 1 : 0;
+    last = v;
+    usleep(10000);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 4) { fprintf(stderr, "usage: swapwl <workload> <cgroup dir> <snapshot file>\n"); return 2; }
   t0 = mono_now();
@@ -326,7 +376,7 @@ int main(int argc, char **argv) {
   markfd = open("/sys/kernel/tracing/trace_marker", O_WRONLY);
   signal(SIGPIPE, SIG_IGN);
   rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)seed;
-  sample_line(snap, "P-1", cgdir, 0);  // the baseline (workload start)
+  sample_line(snap, "P-1", cgdir, 0, NULL);  // the baseline (workload start)
   fprintf(snap, "START %.6f\n", mono_now());
   marker("start");
   for (long k = 0; k < nops; k++) {
@@ -352,11 +402,12 @@ int main(int argc, char **argv) {
       _exit(0);
     }
     close(c2p[1]); close(p2c[0]);
-    int idx;
-    char lab[16];
-    while (read(c2p[0], &idx, sizeof idx) == sizeof idx) {
-      snprintf(lab, sizeof lab, "P%d", idx);
-      sample_line(snap, lab, cgdir, 1);
+    long req[2];
+    char lab[16], extra[64];
+    while (read(c2p[0], req, sizeof req) == sizeof req) {
+      snprintf(lab, sizeof lab, "P%ld", req[0]);
+      snprintf(extra, sizeof extra, " pm.swapref_cached=%ld", req[1]);
+      sample_line(snap, lab, cgdir, 1, req[1] >= 0 ? extra : NULL);
       if (write(p2c[1], "k", 1) != 1) break;
     }
     int st = 0;
@@ -368,9 +419,10 @@ int main(int argc, char **argv) {
             code, sig, oom1 - oom0);
     marker("proc_exit %s signal=%d", ops[k].str, sig);
     logm("process %s exit status=%d signal=%d oom_kill=%ld", ops[k].str, code, sig, oom1 - oom0);
+    settle();
     snprintf(lab, sizeof lab, "P%d", ops[end].ival);
     marker("phase_end %d", ops[end].ival);
-    sample_line(snap, lab, cgdir, 1);
+    sample_line(snap, lab, cgdir, 1, " pm.swapref_cached=0");  // nothing in the cgroup maps
     k = end;
   }
   fprintf(snap, "DONE %.6f\n", mono_now());

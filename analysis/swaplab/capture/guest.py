@@ -189,8 +189,9 @@ def _busybox() -> Path:
     for cand in ("/bin/busybox", "/usr/bin/busybox"):
         p = Path(cand)
         if p.exists():
-            out = subprocess.run(["file", "-L", str(p)], capture_output=True, text=True)
-            if "dynamically" not in out.stdout:
+            with open(p, "rb") as f:
+                head = f.read(8192)
+            if b"/ld-linux" not in head:  # no PT_INTERP: statically linked
                 return p
     raise CaptureError("no static busybox: run `make sysdeps` (package busybox-static)")
 

@@ -32,9 +32,11 @@ __all__ = ["parse_run", "parse_sample_line", "parse_trace", "ORPHANS_METHOD", "T
 PAGE = 4096
 MAX_VALUE = 1 << 52  # no counter in a 4 GiB guest comes near this
 ORPHANS_METHOD = (
-    "memcg: memory.stat swapcached minus swap-cache pages mapped by the cgroup's processes "
-    "(pagemap + /proc/kpageflags KPF_SWAPCACHE, read by the guest at each sample/snapshot); "
-    "swap_orphans_kprobe: per-slot reconstruction from the kprobe stream when traced")
+    "memcg: memory.stat swapcached minus the swap-cache pages the cgroup's processes still "
+    "reference: mapped (pagemap + /proc/kpageflags KPF_SWAPCACHE) or behind a swap pte (the "
+    "process's own mincore at each phase-end snapshot).  Snapshots are exact; time-series values "
+    "are exact while no process holds swap ptes and NaN otherwise (swap_orphans_upper gives the "
+    "bound); swap_orphans_kprobe: per-slot reconstruction from the kprobe stream when traced")
 TIME_GRID = ("regular grid at the sampler interval from workload start; each value is the last "
              "sample at or before the grid time; NaN after a repeat's last sample")
 
@@ -65,6 +67,9 @@ _COUNTERS = {
 # kernel-only variables (not in swaplab.schema.VARIABLES): units and meaning
 KERNEL_EXTRA = {
     "swapcache_mapped": ("pages", "swap-cache pages mapped by the cgroup's processes"),
+    "swap_orphans_upper": ("pages", "memcg swapcached minus swap-cache pages mapped by the "
+                           "cgroup's processes (= swap_orphans when no swap pte refers to "
+                           "cached pages; an upper bound otherwise)"),
     "nr_writeback": ("pages", "pages under writeback (vmstat nr_writeback)"),
     "pgscan_anon": ("pages", "anon pages scanned by reclaim (vmstat pgscan_anon)"),
     "pgsteal_anon": ("pages", "anon pages reclaimed (vmstat pgsteal_anon)"),
@@ -191,10 +196,19 @@ def _derive(values: dict[str, float], base: dict[str, float],
         out["swap_used"] = math.nan
     for var, key in _COUNTERS.items():
         out[var] = values[key] - base.get(key, 0.0) if key in values else math.nan
+    # orphans = memcg swap cache not referenced by the cgroup's processes: neither mapped
+    # (present pte) nor behind a swap pte.  Snapshots know both terms; periodic samples know
+    # only the first, so they are exact only while no process holds swap ptes.
     mapped = values.get("pm.swapcache_mapped")
     sc = values.get("cg.stat.swapcached")
-    out["swap_orphans"] = (max(0.0, sc / PAGE - mapped) if mapped is not None and sc is not None
-                           else math.nan)
+    upper = max(0.0, sc / PAGE - mapped) if mapped is not None and sc is not None else math.nan
+    out["swap_orphans_upper"] = upper
+    if "pm.swapref_cached" in values:
+        out["swap_orphans"] = max(0.0, upper - values["pm.swapref_cached"])
+    elif values.get("pm.swap_ptes") == 0:
+        out["swap_orphans"] = upper
+    else:
+        out["swap_orphans"] = math.nan
     for key, val in values.items():
         if key.startswith("x") and key[1:].isdigit():
             out[extra_names.get(key, f"extra_{key[1:]}")] = val

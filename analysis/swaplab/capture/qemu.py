@@ -77,6 +77,15 @@ def _cmdline(kernel: KernelImage, scn: Scenario, run_dir: Path, initrd: Path) ->
     ]
 
 
+def _die_with_parent() -> None:
+    """In the QEMU child: get SIGKILL when the capturing process dies (no stray guests)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1  # prctl(2) PR_SET_PDEATHSIG
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def run_guest(kernel: KernelImage, scn: Scenario, run_dir: Path, *, trace: str = "events",
               sample_ms: int = 100, timeout: float | None = None,
               extra_files: list[str] | None = None) -> Path:
@@ -108,7 +117,7 @@ def run_guest(kernel: KernelImage, scn: Scenario, run_dir: Path, *, trace: str =
     timed_out = False
     with open(run_dir / "console.log", "wb") as con:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=con,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         try:
             rc = proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
