@@ -18,7 +18,7 @@ from swaplab.capture.kernels import CaptureError, debian_kernel_names, resolve_k
 from swaplab.capture.run import capture, clear_cache_for, write_netcdf
 from swaplab.scenario import load_scenario, standard_scenarios
 
-__all__ = ["capture_standard_set", "read_manifest", "MANIFEST_NAME"]
+__all__ = ["capture_standard_set", "read_manifest", "summarize", "MANIFEST_NAME"]
 
 MANIFEST_NAME = "MANIFEST.json"
 
@@ -100,3 +100,36 @@ def capture_standard_set(out: Path, *, kernels: list[str] | None = None, repeats
     if mixed:
         tqdm.write(f"WARNING: the folder mixes kernel releases: {mixed}")
     return 1 if bad else 0
+
+
+def summarize(folder: Path) -> Any:
+    """One row per (scenario, kernel) of a traces folder: orphans, OOM kills, spreads.
+
+    Columns: ``orphans_exit_*`` (pages, at the first process's exit snapshot: min/median/max
+    over repeats), ``oom_killed`` (processes OOM-killed, per repeat), ``memcg_oom_kill``
+    (memory.events oom_kill at the end, per repeat), ``wall_s`` (median).
+    """
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    rows = []
+    for name, entry in sorted(read_manifest(folder)["files"].items()):
+        with xr.open_dataset(Path(folder) / name) as ds:
+            labels = list(ds.phase_name.values)
+            first_exit = next(i for i, lab in enumerate(labels) if lab.endswith(":exit"))
+            orph = ds["swap_orphans_end"].isel(phase=first_exit).values
+            kills = ds["process_oom_killed"].sum("process").values
+            rows.append({
+                "scenario": entry["scenario"], "kernel": entry["kernel"],
+                "release": entry["kernel_release"], "repeats": int(ds.sizes["repeat"]),
+                "failed": int(ds.attrs.get("failed_repeats", 0)),
+                "orphans_exit_min": float(np.nanmin(orph)),
+                "orphans_exit_median": float(np.nanmedian(orph)),
+                "orphans_exit_max": float(np.nanmax(orph)),
+                "oom_killed": " ".join(str(int(k)) for k in kills),
+                "memcg_oom_kill": " ".join(
+                    str(int(v)) for v in ds["memcg_oom_kill_end"].isel(phase=-1).values),
+                "wall_s": float(np.nanmedian(ds["wall_s"].values)),
+            })
+    return pd.DataFrame(rows)
