@@ -111,7 +111,7 @@ def _run_all(scn: Scenario, kernel: KernelImage, repeats: int, trace: str, sampl
 def _stack(results: list[RepeatResult]) -> xr.Dataset:
     """Stack repeats along ``repeat`` (outer join on the time grid: shorter runs pad NaN)."""
     ok = [r for r in results if r.ds is not None]
-    per_repeat_attrs = ("wall_s", "workload_s", "qemu_cmdline", "guest_knobs_json",
+    per_repeat_attrs = ("qemu_cmdline", "guest_knobs_json",
                         "trace_event_counts", "trace_dropped_events", "kprobes_ok",
                         "kprobes_missing", "swap_orphans_kprobe", "extra_files")
     parts = []
