@@ -1,0 +1,1949 @@
+"""The jitted discrete-event engine: state arrays, kernel rules, one event loop.
+
+State is structure-of-arrays (see :class:`State`): frames (``fr[FIELD, frame]``, int32),
+swap slots (``swap_map`` uint16 with the era's encoding, the swap cache index ``sframe``,
+slot flags), ptes of every virtual page of every process (int32: -1 none, a frame number,
+or ``SWP_BIT | slot``), per-cpu slot caches, the writeback and read I/O queues (FIFO rings
+with completion times), globals ``g`` (int64) and counters ``c`` (int64).
+
+Each kernel rule is a named function with the kernel function and version it follows.
+Time is int64 nanoseconds.  One loop (:func:`advance_to`) always processes the earliest of
+(writeback completion, read completion, async worker, sampler) before the workload (one or
+two actors: the process, and the toucher thread of ``race_unmap``) takes its next step.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from swaplab.model import swapmap as sm
+from swaplab.model.jit import jit
+
+# ---- knob vector indices (order of swaplab.model.policies.KNOBS; a test checks) ----
+K_ERA = 0
+K_SLOTS_CACHE = 1
+K_SLOTS_CACHE_FREE = 2
+K_ALLOC_RECLAIM = 3
+K_ALLOC_FULL_CLUSTER = 4
+K_SWAP_FULL_MEMCG = 5
+K_ZAP_LOCK = 6
+K_ZAP_WAIT_WB = 7
+K_TRYLOCK_FAIL_P = 8
+K_READAHEAD = 9
+K_SWAPIN_FREE = 10
+K_ANON_WHEN_FULL = 11
+K_RECLAIM_BATCH = 12
+K_RECLAIM_RETRIES = 13
+K_SCAN_TRIGGER = 14
+K_SCAN_THRESHOLD = 15
+K_SCAN_MEMCG = 16
+K_SCAN_WHEN = 17
+K_SCAN_DELAY = 18
+K_SCAN_WHAT = 19
+K_SCAN_BATCH = 20
+K_SCAN_LOCK = 21
+K_SCAN_SLOT_NS = 22
+K_CPU_FAULT = 23
+K_CPU_WRITE = 24
+K_CPU_SWAPFAULT = 25
+K_CPU_PAGEOUT = 26
+K_CPU_SCAN = 27
+K_CPU_ZAP = 28
+K_IO_LAT_US = 29
+K_FAST_WRITE = 30
+K_FAST_READ = 31
+K_JITTER = 32
+K_RESERVED_MIB = 33
+K_SAMPLE_S = 34
+K_CHECK = 35
+K_MAX_SIM_S = 36
+N_KNOBS = 37
+
+# choice codes
+TRIG_OFF, TRIG_REALLY_FULL, TRIG_HALF, TRIG_DEVICE_FULL = 0, 1, 2, 3
+WHAT_SWAP_MAP, WHAT_FULL_CLUSTERS, WHAT_LRU = 0, 1, 2
+
+# ---- output variables (order of swaplab.schema.VARIABLES; a test checks) ----
+V_SWAP_TOTAL = 0
+V_SWAP_USED = 1
+V_SWAP_CACHED = 2
+V_SWAP_ORPHANS = 3
+V_MEMCG_CURRENT = 4
+V_MEMCG_SWAP_CURRENT = 5
+V_MEMCG_ANON = 6
+V_MEMCG_SWAPCACHED = 7
+V_PSWPIN = 8
+V_PSWPOUT = 9
+V_SWAP_RA = 10
+V_SWAP_RA_HIT = 11
+V_PGMAJFAULT = 12
+V_MEMCG_MAX_EVENTS = 13
+V_MEMCG_OOM = 14
+V_MEMCG_OOM_KILL = 15
+V_OOM_KILL = 16
+V_TRYLOCK_FAIL = 17
+V_WRITEBACK_SKIP = 18
+V_RECLAIM_SCANNED = 19
+V_POLICY_SCAN_SLOTS = 20
+V_POLICY_FREED = 21
+V_LOCK_WAIT_US = 22
+N_VARS = 23
+# extra counters (not output variables)
+C_EVENTS = 23
+C_LOCK_WAIT_NS = 24
+N_COUNTERS = 25
+
+# ---- frame fields ----
+FR_FLAGS = 0
+FR_SLOT = 1
+FR_VPAGE = 2
+FR_MAPCOUNT = 3
+FR_PREV = 4
+FR_NEXT = 5
+FR_LIST = 6  # -1 none, 0 inactive anon LRU, 1 active anon LRU, 2 free list
+FR_IOSEQ = 7  # sequence number of its pending I/O in the writeback or read ring
+N_FR = 8
+
+# page flags (names as the kernel's PG_* bits)
+PG_USED = 1
+PG_SWAPCACHE = 2
+PG_WRITEBACK = 4
+PG_DIRTY = 8
+PG_LOCKED = 16  # locked for read I/O (swap-in/readahead in flight)
+PG_RECLAIM = 32
+PG_READAHEAD = 64
+
+# slot flags
+SL_CHARGED = 1  # memory.swap charged (__mem_cgroup_try_charge_swap)
+SL_CACHEREF = 2  # the swap cache holds a reference (needed to decode the 2.6.30 value)
+SL_PINNED = 4  # in a per-cpu slots cache: SWAP_HAS_CACHE with no folio (6.1)
+SLM_CACHEREF = 0xFF ^ SL_CACHEREF  # masks to clear a flag (uint8-safe)
+SLM_PINNED = 0xFF ^ SL_PINNED
+
+SWP_BIT = 1 << 30
+PTE_NONE = -1
+LRU_INACTIVE = 0
+LRU_ACTIVE = 1
+LIST_FREE = 2
+SWAPFILE_CLUSTER = 256  # mm/swapfile.c, 6.1
+SWAP_SLOTS_CACHE_SIZE = 64  # include/linux/swap_slots.h, 6.1 (SWAP_BATCH)
+INF = np.int64(1) << np.int64(62)
+
+# ---- globals g[] ----
+G_T = 0  # clock of the main actor (ns)
+G_NFRAMES = 1
+G_NSLOTS = 2
+G_NVPAGES = 3
+G_FREE_HEAD = 4
+G_NR_FREE_FRAMES = 5
+G_LRU_HEAD0 = 6
+G_LRU_TAIL0 = 7
+G_LRU_HEAD1 = 8
+G_LRU_TAIL1 = 9
+G_LRU_N0 = 10
+G_LRU_N1 = 11
+G_MEM_CUR = 12
+G_MEM_MAX = 13
+G_SWAP_CUR = 14
+G_SWAP_MAX = 15
+G_SWAP_HIGH = 16
+G_NR_SWAP_FREE = 17  # nr_swap_pages: swap_map == 0
+G_CURSOR = 18  # si->cluster_next
+G_WB_HEAD = 19
+G_WB_TAIL = 20
+G_RD_HEAD = 21
+G_RD_TAIL = 22
+G_WDEV_T = 23
+G_RDEV_T = 24
+G_WPAGE_NS = 25
+G_RPAGE_NS = 26
+G_ACACHE_N = 27
+G_FCACHE_N = 28
+G_CACHE_ACTIVE = 29
+G_VCPUS = 30
+G_NR_SWAPCACHE = 31
+G_NR_MAPPED = 32
+G_KILLED = 33
+G_PROC_LO = 34
+G_PROC_HI = 35
+G_CHILD_LO = 36
+G_CHILD_HI = 37
+G_CHILD_DELTA = 38
+G_RA_HITS = 39
+G_RA_PREV_WIN = 40
+G_RA_PREV_V = 41
+G_RA_PREV_OFF = 42
+G_PAGE_CLUSTER = 43
+G_VMA_RA = 44
+G_WORKER_T = 45  # time of the pending async scan worker, INF if none
+G_NSAMPLES = 46
+G_SAMPLE_CAP = 47
+G_SAMPLE_OVERFLOW = 48
+G_DT_NS = 49
+G_INV_FAIL = 50
+G_NCLUSTERS = 51
+G_STOPPED = 52
+G_SCAN_CURSOR = 53
+G_REGION_LO = 54  # the VMA of the current fault (for VMA readahead)
+G_REGION_HI = 55
+N_G = 56
+
+# results of shrink_folio
+KEPT = 0
+FREED = 1
+
+
+class State(NamedTuple):
+    """All model state, as arrays with fixed dtypes."""
+
+    fr: np.ndarray  # int32 [N_FR, nframes]
+    swap_map: np.ndarray  # uint16 [nslots]
+    scont: np.ndarray  # uint16 [nslots] continuation counts (2.6.33+)
+    sframe: np.ndarray  # int32 [nslots] swap cache: frame holding the slot, -1 none
+    sflags: np.ndarray  # uint8 [nslots]
+    clfree: np.ndarray  # int32 [nclusters] free slots per cluster
+    pte: np.ndarray  # int32 [nvpages]
+    g: np.ndarray  # int64 [N_G]
+    c: np.ndarray  # int64 [N_COUNTERS]
+    k: np.ndarray  # float64 [N_KNOBS]
+    wbq_f: np.ndarray  # int32 ring of frames under writeback
+    wbq_t: np.ndarray  # int64 ring of completion times
+    rdq_f: np.ndarray  # int32 ring of frames being read
+    rdq_t: np.ndarray  # int64
+    acache: np.ndarray  # int32 [64] per-cpu slots cache, allocation side
+    fcache: np.ndarray  # int32 [64] per-cpu slots cache, free side
+    rng: np.ndarray  # uint64 [1] splitmix64 state
+    perm: np.ndarray  # int32 scratch for random page orders
+    samples: np.ndarray  # float64 [cap, N_VARS]
+    snaps: np.ndarray  # float64 [nlabels, N_VARS]
+    snap_t: np.ndarray  # float64 [nlabels]
+
+
+def state_nbytes(st: State) -> int:
+    """Bytes of model state (excluding output buffers and scratch)."""
+    skip = {"samples", "snaps", "snap_t", "perm"}
+    return int(sum(a.nbytes for name, a in zip(st._fields, st, strict=True) if name not in skip))
+
+
+# =============================================================================================
+# random stream (splitmix64; identical on every platform)
+# =============================================================================================
+
+
+@jit
+def rng_next(rng):
+    """Next 64 random bits (splitmix64)."""
+    rng[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = rng[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@jit
+def rng_uniform(rng):
+    """Uniform float in [0, 1) from 53 random bits."""
+    return float(rng_next(rng) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit
+def cost(st, base_ns):
+    """A CPU cost with the jitter knob applied (ns)."""
+    j = st.k[K_JITTER]
+    if j > 0.0 and base_ns > 0.0:
+        return np.int64(base_ns * (1.0 + j * (2.0 * rng_uniform(st.rng) - 1.0)))
+    return np.int64(base_ns)
+
+
+# =============================================================================================
+# LRU lists and frames
+# =============================================================================================
+
+
+@jit
+def lru_del(st, f):
+    """Take a frame off its LRU list (list_del)."""
+    fr = st.fr
+    g = st.g
+    lst = fr[FR_LIST, f]
+    if lst != LRU_INACTIVE and lst != LRU_ACTIVE:
+        return
+    hi = G_LRU_HEAD0 + 2 * lst
+    ti = hi + 1
+    p = fr[FR_PREV, f]
+    n = fr[FR_NEXT, f]
+    if p >= 0:
+        fr[FR_NEXT, p] = n
+    else:
+        g[hi] = n
+    if n >= 0:
+        fr[FR_PREV, n] = p
+    else:
+        g[ti] = p
+    fr[FR_LIST, f] = -1
+    fr[FR_PREV, f] = -1
+    fr[FR_NEXT, f] = -1
+    g[G_LRU_N0 + lst] -= 1
+
+
+@jit
+def lru_add_head(st, f, lst):
+    """Add a frame at the head (most recent end) of an LRU list (lruvec_add_folio)."""
+    lru_del(st, f)
+    fr = st.fr
+    g = st.g
+    hi = G_LRU_HEAD0 + 2 * lst
+    h = g[hi]
+    fr[FR_PREV, f] = -1
+    fr[FR_NEXT, f] = h
+    if h >= 0:
+        fr[FR_PREV, h] = f
+    else:
+        g[hi + 1] = f
+    g[hi] = f
+    fr[FR_LIST, f] = lst
+    g[G_LRU_N0 + lst] += 1
+
+
+@jit
+def lru_add_tail(st, f, lst):
+    """Add a frame at the tail (reclaimed next) of an LRU list (lruvec_add_folio_tail)."""
+    lru_del(st, f)
+    fr = st.fr
+    g = st.g
+    hi = G_LRU_HEAD0 + 2 * lst
+    t = g[hi + 1]
+    fr[FR_NEXT, f] = -1
+    fr[FR_PREV, f] = t
+    if t >= 0:
+        fr[FR_NEXT, t] = f
+    else:
+        g[hi] = f
+    g[hi + 1] = f
+    fr[FR_LIST, f] = lst
+    g[G_LRU_N0 + lst] += 1
+
+
+@jit
+def frame_get(st):
+    """Pop a free frame, or -1 (the buddy allocator; no watermarks)."""
+    g = st.g
+    f = g[G_FREE_HEAD]
+    if f < 0:
+        return -1
+    g[G_FREE_HEAD] = st.fr[FR_NEXT, f]
+    g[G_NR_FREE_FRAMES] -= 1
+    fr = st.fr
+    fr[FR_NEXT, f] = -1
+    fr[FR_LIST, f] = -1
+    fr[FR_FLAGS, f] = PG_USED
+    fr[FR_SLOT, f] = -1
+    fr[FR_VPAGE, f] = -1
+    fr[FR_MAPCOUNT, f] = 0
+    st.g[G_MEM_CUR] += 1  # charged to the memcg (every process runs in it)
+    return f
+
+
+@jit
+def frame_free(st, f):
+    """Free a frame: off the LRU, uncharge memory.current (mem_cgroup_uncharge), buddy."""
+    lru_del(st, f)
+    fr = st.fr
+    g = st.g
+    fr[FR_FLAGS, f] = 0
+    fr[FR_SLOT, f] = -1
+    fr[FR_VPAGE, f] = -1
+    fr[FR_MAPCOUNT, f] = 0
+    fr[FR_LIST, f] = LIST_FREE
+    fr[FR_NEXT, f] = g[G_FREE_HEAD]
+    g[G_FREE_HEAD] = f
+    g[G_NR_FREE_FRAMES] += 1
+    g[G_MEM_CUR] -= 1
+
+
+# =============================================================================================
+# swap_map: counts and flags through the era's encoding
+# =============================================================================================
+
+
+@jit
+def slot_count(st, s):
+    """swap_count() of a slot (number of swap ptes)."""
+    return sm.swap_count(np.int64(st.swap_map[s]), np.int64(st.scont[s]),
+                         (st.sflags[s] & SL_CACHEREF) != 0, np.int64(st.k[K_ERA]))
+
+
+@jit
+def slot_has_cache(st, s):
+    """Whether the slot's value carries the swap cache reference."""
+    return sm.has_cache(np.int64(st.swap_map[s]), (st.sflags[s] & SL_CACHEREF) != 0,
+                        np.int64(st.k[K_ERA]))
+
+
+@jit
+def slot_set(st, s, count, cache):
+    """Store count and cache flag in the era's encoding."""
+    v, cont = sm.encode(count, cache, np.int64(st.k[K_ERA]))
+    st.swap_map[s] = v
+    st.scont[s] = cont
+    if cache:
+        st.sflags[s] |= SL_CACHEREF
+    else:
+        st.sflags[s] &= SLM_CACHEREF
+
+
+@jit
+def vm_swap_full(st):
+    """vm_swap_full(): more than half of swap in use (include/linux/swap.h, 2.6.30 .. 6.12)."""
+    return st.g[G_NR_SWAP_FREE] * 2 < st.g[G_NSLOTS]
+
+
+@jit
+def memcg_nr_swap_pages(st):
+    """mem_cgroup_get_nr_swap_pages(): min(free swap, swap.max - swap.current) (6.1)."""
+    g = st.g
+    room = g[G_SWAP_MAX] - g[G_SWAP_CUR]
+    if room < 0:
+        room = 0
+    free = g[G_NR_SWAP_FREE]
+    return room if room < free else free
+
+
+@jit
+def mem_cgroup_swap_full(st):
+    """mem_cgroup_swap_full(): vm_swap_full() or swap.current*2 >= swap.max or >= swap.high."""
+    if vm_swap_full(st):
+        return True
+    if st.k[K_SWAP_FULL_MEMCG] == 0.0:
+        return False
+    g = st.g
+    return g[G_SWAP_CUR] * 2 >= g[G_SWAP_MAX] or g[G_SWAP_CUR] >= g[G_SWAP_HIGH]
+
+
+@jit
+def swap_entry_free(st, s):
+    """swap_entry_free(): the slot becomes free; mem_cgroup_uncharge_swap (6.1 swapfile.c)."""
+    g = st.g
+    st.swap_map[s] = 0
+    st.scont[s] = 0
+    if st.sflags[s] & SL_CHARGED:
+        g[G_SWAP_CUR] -= 1
+    st.sflags[s] = 0
+    g[G_NR_SWAP_FREE] += 1
+    st.clfree[s // SWAPFILE_CLUSTER] += 1
+
+
+@jit
+def swapcache_free_entries(st):
+    """swapcache_free_entries(): flush the per-cpu free cache (mm/swapfile.c, 6.1)."""
+    n = st.g[G_FCACHE_N]
+    for i in range(n):
+        swap_entry_free(st, st.fcache[i])
+    st.g[G_FCACHE_N] = 0
+
+
+@jit
+def free_swap_slot(st, s):
+    """free_swap_slot(): batch frees of 64 per cpu while the cache is active (swap_slots.c 6.1).
+
+    The slot keeps SWAP_HAS_CACHE with no folio until the batch is flushed.
+    """
+    g = st.g
+    if st.k[K_SLOTS_CACHE] != 0.0 and st.k[K_SLOTS_CACHE_FREE] != 0.0 and g[G_CACHE_ACTIVE]:
+        slot_set(st, s, 0, True)
+        st.sflags[s] |= SL_PINNED
+        st.sflags[s] &= SLM_CACHEREF
+        st.fcache[g[G_FCACHE_N]] = s
+        g[G_FCACHE_N] += 1
+        if g[G_FCACHE_N] >= SWAP_SLOTS_CACHE_SIZE:
+            swapcache_free_entries(st)
+    else:
+        swap_entry_free(st, s)
+
+
+@jit
+def swap_drop_cache_ref(st, s):
+    """put_swap_folio()/swapcache_free(): drop the swap cache's reference on a slot."""
+    count = slot_count(st, s)
+    if count == 0:
+        free_swap_slot(st, s)
+    else:
+        slot_set(st, s, count, False)
+
+
+@jit
+def swap_free(st, s):
+    """swap_free() / __swap_entry_free(): drop one swap pte reference (6.1 swapfile.c)."""
+    count = slot_count(st, s) - 1
+    cache = slot_has_cache(st, s)
+    if count == 0 and not cache:
+        free_swap_slot(st, s)
+    else:
+        slot_set(st, s, count, cache)
+
+
+@jit
+def swap_duplicate(st, s):
+    """swap_duplicate(): one more swap pte (fork, try_to_unmap_one); continuation past MAX."""
+    slot_set(st, s, slot_count(st, s) + 1, slot_has_cache(st, s))
+
+
+# =============================================================================================
+# swap cache
+# =============================================================================================
+
+
+@jit
+def add_to_swap_cache(st, f, s):
+    """add_to_swap_cache(): the frame becomes the swap cache page of slot s."""
+    st.sframe[s] = f
+    st.fr[FR_SLOT, f] = s
+    st.fr[FR_FLAGS, f] |= PG_SWAPCACHE
+    st.g[G_NR_SWAPCACHE] += 1
+
+
+@jit
+def delete_from_swap_cache(st, f):
+    """delete_from_swap_cache(): unlink frame and slot, then put_swap_folio (6.1 swap_state.c)."""
+    s = st.fr[FR_SLOT, f]
+    st.sframe[s] = -1
+    st.fr[FR_SLOT, f] = -1
+    st.fr[FR_FLAGS, f] &= ~PG_SWAPCACHE
+    st.g[G_NR_SWAPCACHE] -= 1
+    swap_drop_cache_ref(st, s)
+
+
+@jit
+def trylock_page(st, f):
+    """trylock_page()/folio_trylock(): fails while read I/O holds the lock, or by contention."""
+    if st.fr[FR_FLAGS, f] & PG_LOCKED:
+        return False
+    p = st.k[K_TRYLOCK_FAIL_P]
+    if p > 0.0 and rng_uniform(st.rng) < p:
+        return False
+    return True
+
+
+@jit
+def folio_free_swap(st, f, put):
+    """folio_free_swap() (try_to_free_swap before 6.1): in swap cache, not under writeback,
+    swap count 0 -> delete from the swap cache.  With ``put`` and no mapping left, the last
+    reference goes and the frame is freed.  Returns True if freed from the cache.
+    """
+    flags = st.fr[FR_FLAGS, f]
+    if not (flags & PG_SWAPCACHE):
+        return False
+    if flags & PG_WRITEBACK:
+        return False
+    s = st.fr[FR_SLOT, f]
+    if slot_count(st, s) != 0:
+        return False
+    delete_from_swap_cache(st, f)
+    st.fr[FR_FLAGS, f] |= PG_DIRTY  # folio_set_dirty: the swap copy is gone
+    if put and st.fr[FR_MAPCOUNT, f] == 0:
+        frame_free(st, f)
+    return True
+
+
+@jit
+def try_to_reclaim_swap(st, s, anyway, unmapped, full):
+    """__try_to_reclaim_swap(si, offset, TTRS_*) (mm/swapfile.c, 6.1): 1 if the slot's
+    cache page was freed, 0 otherwise."""
+    f = st.sframe[s]
+    if f < 0:
+        return 0
+    if not trylock_page(st, f):
+        st.c[V_TRYLOCK_FAIL] += 1
+        return 0
+    ok = anyway or (unmapped and st.fr[FR_MAPCOUNT, f] == 0) or (full and
+                                                                 mem_cgroup_swap_full(st))
+    if not ok:
+        return 0
+    if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
+        st.c[V_WRITEBACK_SKIP] += 1
+        return 0
+    return 1 if folio_free_swap(st, f, True) else 0
+
+
+# =============================================================================================
+# slot allocation
+# =============================================================================================
+
+
+@jit
+def take_slot(st, s):
+    """Mark slot s allocated with the cache reference (scan_swap_map_slots stores usage)."""
+    slot_set(st, s, 0, True)
+    st.g[G_NR_SWAP_FREE] -= 1
+    st.clfree[s // SWAPFILE_CLUSTER] -= 1
+
+
+@jit
+def scan_swap_map_slots(st, want, out):
+    """scan_swap_map_slots(): next-fit scan from si->cluster_next; with the era's allocator
+    reclaim of cache-only slots while vm_swap_full() (2.6.31 scan_swap_map, 6.1).
+    Fills ``out`` and returns the number of slots taken."""
+    g = st.g
+    n = g[G_NSLOTS]
+    era = np.int64(st.k[K_ERA])
+    reclaim = st.k[K_ALLOC_RECLAIM] != 0.0 and era != sm.ERA_2630
+    got = 0
+    off = g[G_CURSOR]
+    visited = 0
+    while visited < n and got < want:
+        if g[G_NR_SWAP_FREE] <= 0 and not reclaim:
+            break
+        v = st.swap_map[off]
+        if v == 0:
+            take_slot(st, off)
+            out[got] = off
+            got += 1
+        elif reclaim and vm_swap_full(st) and sm.cache_only(np.int64(v), era) and \
+                st.sframe[off] >= 0:
+            # "reuse swap entry of cache-only swap if not busy" (scan_swap_map_slots, 6.1)
+            if try_to_reclaim_swap(st, off, True, False, False):
+                if st.swap_map[off] == 0:
+                    take_slot(st, off)
+                    out[got] = off
+                    got += 1
+        off += 1
+        if off >= n:
+            off = 0
+        visited += 1
+    st.c[C_EVENTS] += visited
+    g[G_CURSOR] = off
+    return got
+
+
+@jit
+def check_cache_active(st):
+    """check_cache_active(): slots cache on above ncpus*5*64 free, off below ncpus*2*64."""
+    g = st.g
+    ncpu = g[G_VCPUS]
+    if g[G_CACHE_ACTIVE]:
+        if g[G_NR_SWAP_FREE] < ncpu * 2 * SWAP_SLOTS_CACHE_SIZE:
+            g[G_CACHE_ACTIVE] = 0
+            # drain_swap_slots_cache: return both caches' slots
+            for i in range(g[G_ACACHE_N]):
+                swap_entry_free(st, st.acache[i])
+            g[G_ACACHE_N] = 0
+            swapcache_free_entries(st)
+    elif g[G_NR_SWAP_FREE] > ncpu * 5 * SWAP_SLOTS_CACHE_SIZE:
+        g[G_CACHE_ACTIVE] = 1
+    return g[G_CACHE_ACTIVE] != 0
+
+
+@jit
+def swap_reclaim_full_clusters(st):
+    """swap_reclaim_full_clusters(si, force=false) on allocation (6.12 swapfile.c): reclaim
+    cache-only slots in full clusters.  Returns slots freed."""
+    freed = 0
+    ncl = st.g[G_NCLUSTERS]
+    n = st.g[G_NSLOTS]
+    era = np.int64(st.k[K_ERA])
+    for ci in range(ncl):
+        if st.clfree[ci] != 0:
+            continue
+        for s in range(ci * SWAPFILE_CLUSTER, min(n, (ci + 1) * SWAPFILE_CLUSTER)):
+            st.c[C_EVENTS] += 1
+            if sm.cache_only(np.int64(st.swap_map[s]), era) and st.sframe[s] >= 0:
+                freed += try_to_reclaim_swap(st, s, True, False, False)
+    return freed
+
+
+@jit
+def get_swap_page(st):
+    """folio_alloc_swap()/get_swap_page(): a slot holding the cache reference, or -1.
+
+    Through the per-cpu slots cache when active (6.1 swap_slots.c); get_swap_pages() bails
+    out at once when nr_swap_pages <= 0: the 100%-full blind spot.
+    """
+    g = st.g
+    out = st.acache
+    if st.k[K_SLOTS_CACHE] != 0.0 and check_cache_active(st):
+        if g[G_ACACHE_N] == 0 and g[G_NR_SWAP_FREE] > 0:
+            if st.k[K_ALLOC_FULL_CLUSTER] != 0.0 and vm_swap_full(st):
+                swap_reclaim_full_clusters(st)
+            g[G_ACACHE_N] = scan_swap_map_slots(st, SWAP_SLOTS_CACHE_SIZE, out)
+            for i in range(g[G_ACACHE_N]):
+                st.sflags[out[i]] |= SL_PINNED
+                st.sflags[out[i]] &= SLM_CACHEREF
+        if g[G_ACACHE_N] > 0:
+            # hand out from the low end so allocation order follows the scan
+            s = out[0]
+            for i in range(1, g[G_ACACHE_N]):
+                out[i - 1] = out[i]
+            g[G_ACACHE_N] -= 1
+            st.sflags[s] &= SLM_PINNED
+            st.sflags[s] |= SL_CACHEREF
+            return s
+    if g[G_NR_SWAP_FREE] <= 0:
+        return -1
+    if st.k[K_ALLOC_FULL_CLUSTER] != 0.0 and vm_swap_full(st):
+        swap_reclaim_full_clusters(st)
+    tmp = np.empty(1, dtype=np.int32)
+    if scan_swap_map_slots(st, 1, tmp) == 1:
+        return tmp[0]
+    return -1
+
+
+@jit
+def add_to_swap(st, f):
+    """add_to_swap(): allocate a slot, charge memory.swap (__mem_cgroup_try_charge_swap),
+    put the frame in the swap cache, mark it dirty (6.1 swap_state.c)."""
+    s = get_swap_page(st)
+    if s < 0:
+        return False
+    g = st.g
+    if g[G_SWAP_CUR] + 1 > g[G_SWAP_MAX]:
+        # memory.swap.events max/fail; put_swap_folio -> free_swap_slot
+        swap_drop_cache_ref(st, s)
+        return False
+    g[G_SWAP_CUR] += 1
+    st.sflags[s] |= SL_CHARGED
+    add_to_swap_cache(st, f, s)
+    st.fr[FR_FLAGS, f] |= PG_DIRTY
+    return True
+
+
+# =============================================================================================
+# I/O queues
+# =============================================================================================
+
+
+@jit
+def submit_write(st, f, t):
+    """swap_writepage(): PG_writeback, queued on the bandwidth-limited device; pswpout++."""
+    g = st.g
+    lat = np.int64(st.k[K_IO_LAT_US] * 1000.0)
+    start = t + lat
+    if g[G_WDEV_T] > start:
+        start = g[G_WDEV_T]
+    done = start + g[G_WPAGE_NS]
+    g[G_WDEV_T] = done
+    cap = st.wbq_f.shape[0]
+    i = g[G_WB_TAIL] % cap
+    st.wbq_f[i] = f
+    st.wbq_t[i] = done
+    st.fr[FR_IOSEQ, f] = g[G_WB_TAIL]
+    g[G_WB_TAIL] += 1
+    fl = st.fr[FR_FLAGS, f]
+    st.fr[FR_FLAGS, f] = (fl | PG_WRITEBACK | PG_RECLAIM) & ~PG_DIRTY
+    st.c[V_PSWPOUT] += 1
+
+
+@jit
+def submit_read(st, f, t):
+    """swap_readpage(): PG_locked until the read completes; pswpin++.  Returns done time."""
+    g = st.g
+    lat = np.int64(st.k[K_IO_LAT_US] * 1000.0)
+    start = t + lat
+    if g[G_RDEV_T] > start:
+        start = g[G_RDEV_T]
+    done = start + g[G_RPAGE_NS]
+    g[G_RDEV_T] = done
+    cap = st.rdq_f.shape[0]
+    i = g[G_RD_TAIL] % cap
+    st.rdq_f[i] = f
+    st.rdq_t[i] = done
+    st.fr[FR_IOSEQ, f] = g[G_RD_TAIL]
+    g[G_RD_TAIL] += 1
+    st.fr[FR_FLAGS, f] |= PG_LOCKED
+    st.c[V_PSWPIN] += 1
+    return done
+
+
+@jit
+def end_page_writeback(st, f):
+    """folio_end_writeback(): clear PG_writeback; folio_rotate_reclaimable moves a PG_reclaim
+    folio on the inactive list to its tail (mm/swap.c, 6.1)."""
+    fl = st.fr[FR_FLAGS, f]
+    st.fr[FR_FLAGS, f] = fl & ~PG_WRITEBACK
+    if fl & PG_RECLAIM:
+        st.fr[FR_FLAGS, f] &= ~PG_RECLAIM
+        if st.fr[FR_LIST, f] == LRU_INACTIVE and not (fl & PG_DIRTY):
+            lru_add_tail(st, f, LRU_INACTIVE)
+
+
+@jit
+def io_next_time(st):
+    """Earliest pending I/O completion or worker time."""
+    g = st.g
+    t = INF
+    if g[G_WB_HEAD] < g[G_WB_TAIL]:
+        t = st.wbq_t[g[G_WB_HEAD] % st.wbq_t.shape[0]]
+    if g[G_RD_HEAD] < g[G_RD_TAIL]:
+        tr = st.rdq_t[g[G_RD_HEAD] % st.rdq_t.shape[0]]
+        if tr < t:
+            t = tr
+    if g[G_WORKER_T] < t:
+        t = g[G_WORKER_T]
+    return t
+
+
+@jit
+def io_pending(st):
+    """Whether any I/O is in flight."""
+    g = st.g
+    return g[G_WB_HEAD] < g[G_WB_TAIL] or g[G_RD_HEAD] < g[G_RD_TAIL]
+
+
+# =============================================================================================
+# sampling
+# =============================================================================================
+
+
+@jit
+def count_orphans(st):
+    """swap_orphans: swap cache pages with no pte and swap count 0."""
+    n = 0
+    fr = st.fr
+    for f in range(st.g[G_NFRAMES]):
+        if (fr[FR_FLAGS, f] & PG_SWAPCACHE) and fr[FR_MAPCOUNT, f] == 0:
+            if slot_count(st, fr[FR_SLOT, f]) == 0:
+                n += 1
+    return n
+
+
+@jit
+def observe(st, row):
+    """Fill one row of output variables from the state and counters."""
+    g = st.g
+    c = st.c
+    row[V_SWAP_TOTAL] = g[G_NSLOTS]
+    row[V_SWAP_USED] = g[G_NSLOTS] - g[G_NR_SWAP_FREE]
+    row[V_SWAP_CACHED] = g[G_NR_SWAPCACHE]
+    row[V_SWAP_ORPHANS] = count_orphans(st)
+    row[V_MEMCG_CURRENT] = g[G_MEM_CUR]
+    row[V_MEMCG_SWAP_CURRENT] = g[G_SWAP_CUR]
+    row[V_MEMCG_ANON] = g[G_NR_MAPPED]
+    row[V_MEMCG_SWAPCACHED] = g[G_NR_SWAPCACHE]
+    for v in range(V_PSWPIN, N_VARS):
+        row[v] = c[v]
+    row[V_LOCK_WAIT_US] = c[C_LOCK_WAIT_NS] // 1000
+
+
+@jit
+def take_sample(st):
+    """Record the next grid sample (the state as of its time)."""
+    g = st.g
+    n = g[G_NSAMPLES]
+    if n >= g[G_SAMPLE_CAP]:
+        g[G_SAMPLE_OVERFLOW] = 1
+    else:
+        observe(st, st.samples[n])
+    g[G_NSAMPLES] = n + 1
+
+
+# =============================================================================================
+# the event loop
+# =============================================================================================
+
+
+@jit
+def advance_to(st, t):
+    """Process every event (I/O completion, worker, sample) up to time t, earliest first."""
+    g = st.g
+    while True:
+        te = io_next_time(st)
+        ts = g[G_NSAMPLES] * g[G_DT_NS]
+        if te <= t and te <= ts:
+            st.c[C_EVENTS] += 1
+            if g[G_WB_HEAD] < g[G_WB_TAIL] and \
+                    st.wbq_t[g[G_WB_HEAD] % st.wbq_t.shape[0]] == te:
+                f = st.wbq_f[g[G_WB_HEAD] % st.wbq_f.shape[0]]
+                g[G_WB_HEAD] += 1
+                end_page_writeback(st, f)
+            elif g[G_RD_HEAD] < g[G_RD_TAIL] and \
+                    st.rdq_t[g[G_RD_HEAD] % st.rdq_t.shape[0]] == te:
+                f = st.rdq_f[g[G_RD_HEAD] % st.rdq_f.shape[0]]
+                g[G_RD_HEAD] += 1
+                st.fr[FR_FLAGS, f] &= ~PG_LOCKED  # folio_unlock after swap_readpage
+            else:
+                g[G_WORKER_T] = INF
+                policy_scan_worker(st)
+        elif ts <= t:
+            take_sample(st)
+        else:
+            break
+
+
+@jit
+def wait_io(st, t):
+    """Sleep until the next I/O completion after t (reclaim_throttle / folio_wait_*).
+    Returns the new time."""
+    te = io_next_time(st)
+    if te >= INF:
+        return t
+    if te < t:
+        te = t
+    advance_to(st, te)
+    return te
+
+
+# =============================================================================================
+# rmap, zap
+# =============================================================================================
+
+
+@jit
+def partner_vpage(st, v):
+    """The other pte that may map a frame shared with a forked child (parent <-> child)."""
+    g = st.g
+    d = g[G_CHILD_DELTA]
+    if g[G_CHILD_HI] <= g[G_CHILD_LO]:
+        return -1
+    if g[G_CHILD_LO] <= v < g[G_CHILD_HI]:
+        return v - d
+    w = v + d
+    if g[G_CHILD_LO] <= w < g[G_CHILD_HI]:
+        return w
+    return -1
+
+
+@jit
+def page_remove_rmap(st, f, v):
+    """page_remove_rmap(): one pte less maps frame f."""
+    fr = st.fr
+    fr[FR_MAPCOUNT, f] -= 1
+    if fr[FR_MAPCOUNT, f] == 0:
+        st.g[G_NR_MAPPED] -= 1
+        fr[FR_VPAGE, f] = -1
+    elif fr[FR_VPAGE, f] == v:
+        fr[FR_VPAGE, f] = partner_vpage(st, v)
+
+
+@jit
+def page_add_rmap(st, f, v):
+    """page_add_anon_rmap(): pte v maps frame f."""
+    fr = st.fr
+    if fr[FR_MAPCOUNT, f] == 0:
+        st.g[G_NR_MAPPED] += 1
+        fr[FR_VPAGE, f] = v
+    fr[FR_MAPCOUNT, f] += 1
+    st.pte[v] = f
+
+
+@jit
+def lock_wait(st, f, t):
+    """lock_page(): wait until the read I/O holding the page lock ends.  Returns new time."""
+    t0 = t
+    while st.fr[FR_FLAGS, f] & PG_LOCKED:
+        t2 = wait_io(st, t)
+        if t2 == t and not io_pending(st):
+            break
+        t = t2
+    st.c[C_LOCK_WAIT_NS] += t - t0
+    return t
+
+
+@jit
+def writeback_wait(st, f, t):
+    """folio_wait_writeback(): wait until PG_writeback clears.  Returns new time."""
+    t0 = t
+    while st.fr[FR_FLAGS, f] & PG_WRITEBACK:
+        t2 = wait_io(st, t)
+        if t2 == t and not io_pending(st):
+            break
+        t = t2
+    st.c[C_LOCK_WAIT_NS] += t - t0
+    return t
+
+
+@jit
+def free_swap_cache(st, f, t):
+    """free_swap_cache() from tlb batching: trylock_page, then try_to_free_swap if the page
+    is unmapped (mm/swap_state.c, 2.6.30 .. 6.1).  Returns the time (lock mode may wait)."""
+    if st.k[K_ZAP_LOCK] == 1.0:
+        t = lock_wait(st, f, t)
+    elif not trylock_page(st, f):
+        st.c[V_TRYLOCK_FAIL] += 1
+        return t
+    if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
+        if st.k[K_ZAP_WAIT_WB] != 0.0:
+            t = writeback_wait(st, f, t)
+        else:
+            st.c[V_WRITEBACK_SKIP] += 1
+            return t
+    folio_free_swap(st, f, True)
+    return t
+
+
+@jit
+def free_swap_and_cache(st, s, t):
+    """free_swap_and_cache(): drop a swap pte's reference; if only the cache is left, try to
+    free it with trylock (mm/swapfile.c; 2.6.30: value == 1, 2.6.31+: == SWAP_HAS_CACHE;
+    6.1: __try_to_reclaim_swap(TTRS_UNMAPPED | TTRS_FULL)).  Returns the time."""
+    era = np.int64(st.k[K_ERA])
+    swap_free(st, s)
+    v = np.int64(st.swap_map[s])
+    if not sm.cache_only(v, era):
+        return t
+    f = st.sframe[s]
+    if f < 0:
+        return t
+    if st.k[K_ZAP_LOCK] == 1.0:
+        t = lock_wait(st, f, t)
+    elif not trylock_page(st, f):
+        st.c[V_TRYLOCK_FAIL] += 1
+        return t
+    if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
+        if st.k[K_ZAP_WAIT_WB] != 0.0:
+            t = writeback_wait(st, f, t)
+        else:
+            st.c[V_WRITEBACK_SKIP] += 1
+            return t
+    # 2.6.30: (!page_mapped || vm_swap_full); 6.1: TTRS_UNMAPPED && !mapped || TTRS_FULL
+    if st.fr[FR_MAPCOUNT, f] == 0 or mem_cgroup_swap_full(st):
+        folio_free_swap(st, f, True)
+    return t
+
+
+@jit
+def zap_pte(st, v, t):
+    """zap_pte_range() for one pte.  Returns the time after it."""
+    p = st.pte[v]
+    if p == PTE_NONE:
+        return t
+    st.pte[v] = PTE_NONE
+    st.c[C_EVENTS] += 1
+    t += cost(st, st.k[K_CPU_ZAP])
+    if p & SWP_BIT:
+        return free_swap_and_cache(st, p & ~SWP_BIT, t)
+    f = p
+    page_remove_rmap(st, f, v)
+    if st.fr[FR_MAPCOUNT, f] == 0:
+        if st.fr[FR_FLAGS, f] & PG_SWAPCACHE:
+            t = free_swap_cache(st, f, t)
+        else:
+            frame_free(st, f)
+    return t
+
+
+@jit
+def try_to_unmap(st, f):
+    """try_to_unmap(): every pte mapping f becomes a swap pte (swap_duplicate each)."""
+    s = st.fr[FR_SLOT, f]
+    for _ in range(2):
+        v = st.fr[FR_VPAGE, f]
+        if v < 0:
+            break
+        if st.pte[v] == f:
+            page_remove_rmap(st, f, v)
+            st.pte[v] = SWP_BIT | s
+            swap_duplicate(st, s)
+        w = partner_vpage(st, v)
+        if w >= 0 and st.pte[w] == f:
+            page_remove_rmap(st, f, w)
+            st.pte[w] = SWP_BIT | s
+            swap_duplicate(st, s)
+        if st.fr[FR_MAPCOUNT, f] == 0:
+            break
+
+
+# =============================================================================================
+# reclaim
+# =============================================================================================
+
+
+@jit
+def can_reclaim_anon_pages(st, memcg):
+    """can_reclaim_anon_pages(): free swap for the memcg (mem_cgroup_get_nr_swap_pages) or
+    globally (mm/vmscan.c, 6.1; 2.6.30 get_scan_ratio: nr_swap_pages <= 0)."""
+    if memcg:
+        return memcg_nr_swap_pages(st) > 0
+    return st.g[G_NR_SWAP_FREE] > 0
+
+
+@jit
+def activate_locked(st, f):
+    """activate_locked: folio_free_swap if mem_cgroup_swap_full(), then to the active list."""
+    if (st.fr[FR_FLAGS, f] & PG_SWAPCACHE) and mem_cgroup_swap_full(st):
+        folio_free_swap(st, f, False)
+    lru_add_head(st, f, LRU_ACTIVE)
+
+
+@jit
+def shrink_folio(st, f, liu_only, t):
+    """shrink_folio_list() for one folio (mm/vmscan.c, 6.1).  Returns FREED or KEPT."""
+    fr = st.fr
+    fl = fr[FR_FLAGS, f]
+    if fl & PG_LOCKED:
+        lru_add_head(st, f, LRU_INACTIVE)  # keep_locked
+        return KEPT
+    if liu_only and not (fl & PG_SWAPCACHE):
+        lru_add_head(st, f, LRU_ACTIVE)  # Liu 2023: only swap-cache folios are isolated
+        return KEPT
+    if fl & PG_WRITEBACK:
+        # case 2: folio_set_reclaim, activate_locked
+        fr[FR_FLAGS, f] |= PG_RECLAIM
+        activate_locked(st, f)
+        return KEPT
+    if fr[FR_MAPCOUNT, f] > 0:
+        if not (fl & PG_SWAPCACHE):
+            if liu_only or not add_to_swap(st, f):
+                activate_locked(st, f)
+                return KEPT
+        try_to_unmap(st, f)
+        if fr[FR_MAPCOUNT, f] > 0:
+            activate_locked(st, f)
+            return KEPT
+    if fr[FR_FLAGS, f] & PG_DIRTY:
+        if not (fr[FR_FLAGS, f] & PG_SWAPCACHE):
+            lru_add_head(st, f, LRU_ACTIVE)
+            return KEPT
+        submit_write(st, f, t)  # pageout()
+        lru_add_head(st, f, LRU_INACTIVE)  # keep: rotated back when writeback ends
+        return KEPT
+    if fr[FR_FLAGS, f] & PG_SWAPCACHE:
+        # __remove_mapping -> __delete_from_swap_cache + put_swap_folio
+        delete_from_swap_cache(st, f)
+    frame_free(st, f)
+    return FREED
+
+
+@jit
+def shrink_lruvec(st, memcg, nr_to_reclaim, t):
+    """Reclaim from the anon LRUs (shrink_lruvec/shrink_list, get_scan_count, 6.1).
+
+    Returns (pages freed, time after)."""
+    g = st.g
+    can_anon = can_reclaim_anon_pages(st, memcg)
+    liu = (not can_anon) and st.k[K_ANON_WHEN_FULL] == 1.0
+    if not can_anon and not liu:
+        return 0, t  # SCAN_FILE: no file pages here, nothing reclaimable
+    freed = 0
+    budget = g[G_LRU_N0] + g[G_LRU_N1]
+    scanned = 0
+    while freed < nr_to_reclaim and scanned < budget:
+        # shrink_active_list when inactive_is_low (inactive_ratio 1 below 1 GiB)
+        while g[G_LRU_N0] <= g[G_LRU_N1] and g[G_LRU_N1] > 0:
+            a = g[G_LRU_TAIL1]
+            lru_add_head(st, a, LRU_INACTIVE)
+        f = g[G_LRU_TAIL0]
+        if f < 0:
+            break
+        scanned += 1
+        st.c[V_RECLAIM_SCANNED] += 1
+        st.c[C_EVENTS] += 1
+        r = shrink_folio(st, f, liu, t)
+        if r == FREED:
+            freed += 1
+            t += cost(st, st.k[K_CPU_PAGEOUT])
+        else:
+            t += cost(st, st.k[K_CPU_SCAN])
+        if not memcg and not can_reclaim_anon_pages(st, False) and not liu:
+            break
+    return freed, t
+
+
+# =============================================================================================
+# the global scanning policy family (hugh-scan; 6.12 reclaim_work)
+# =============================================================================================
+
+
+@jit
+def scan_triggered(st):
+    """Whether the scan policy's trigger holds now."""
+    trig = np.int64(st.k[K_SCAN_TRIGGER])
+    if trig == TRIG_OFF:
+        return False
+    if trig == TRIG_DEVICE_FULL:
+        return st.g[G_NR_SWAP_FREE] <= 0  # si->inuse_pages == si->pages
+    if trig == TRIG_HALF:
+        return mem_cgroup_swap_full(st) if st.k[K_SCAN_MEMCG] != 0.0 else vm_swap_full(st)
+    free = memcg_nr_swap_pages(st) if st.k[K_SCAN_MEMCG] != 0.0 else st.g[G_NR_SWAP_FREE]
+    return free < np.int64(st.k[K_SCAN_THRESHOLD])
+
+
+@jit
+def scan_candidates(st, out):
+    """Walk what the scan policy visits (swap_map range from its cursor, full clusters, or
+    swap cache pages on the LRU) and collect cache-only slots into ``out``.
+    Returns (candidates, slots visited)."""
+    g = st.g
+    era = np.int64(st.k[K_ERA])
+    what = np.int64(st.k[K_SCAN_WHAT])
+    batch = np.int64(st.k[K_SCAN_BATCH])
+    n = g[G_NSLOTS]
+    if batch <= 0:
+        batch = n if what != WHAT_LRU else g[G_NFRAMES]
+    got = 0
+    visited = 0
+    if what == WHAT_LRU:
+        for lst in range(2):
+            f = g[G_LRU_TAIL0 + 2 * lst]
+            while f >= 0 and visited < batch:
+                visited += 1
+                if (st.fr[FR_FLAGS, f] & PG_SWAPCACHE) and st.fr[FR_MAPCOUNT, f] == 0:
+                    s = st.fr[FR_SLOT, f]
+                    if sm.cache_only(np.int64(st.swap_map[s]), era):
+                        out[got] = s
+                        got += 1
+                f = st.fr[FR_PREV, f]
+    else:
+        cur = g[G_SCAN_CURSOR]
+        while visited < batch and visited < n:
+            s = cur
+            cur += 1
+            if cur >= n:
+                cur = 0
+            visited += 1
+            if what == WHAT_FULL_CLUSTERS and st.clfree[s // SWAPFILE_CLUSTER] != 0:
+                continue
+            if sm.cache_only(np.int64(st.swap_map[s]), era) and st.sframe[s] >= 0:
+                out[got] = s
+                got += 1
+        g[G_SCAN_CURSOR] = cur
+    st.c[V_POLICY_SCAN_SLOTS] += visited
+    st.c[C_EVENTS] += visited
+    return got, visited
+
+
+@jit
+def scan_free_slot(st, s):
+    """Free one candidate if it is still cache-only: __try_to_reclaim_swap(TTRS_ANYWAY)."""
+    if not sm.cache_only(np.int64(st.swap_map[s]), np.int64(st.k[K_ERA])):
+        return 0
+    if st.sframe[s] < 0:
+        return 0
+    if try_to_reclaim_swap(st, s, True, False, False):
+        st.c[V_POLICY_FREED] += 1
+        return 1
+    return 0
+
+
+@jit
+def policy_scan(st, t):
+    """The synchronous scan (before OOM).  In 'lock' mode each candidate waits for its page
+    lock and writeback (lock_page + folio_wait_writeback).  Returns (freed, time after)."""
+    out = np.empty(max(st.g[G_NSLOTS], st.g[G_NFRAMES]), dtype=np.int32)
+    n, visited = scan_candidates(st, out)
+    t += np.int64(visited * st.k[K_SCAN_SLOT_NS])
+    freed = 0
+    for i in range(n):
+        s = out[i]
+        f = st.sframe[s]
+        if f >= 0 and st.k[K_SCAN_LOCK] == 1.0:
+            t = lock_wait(st, f, t)
+            t = writeback_wait(st, f, t)
+        freed += scan_free_slot(st, s)
+    return freed, t
+
+
+@jit
+def policy_scan_worker(st):
+    """The asynchronous worker (6.12 swap_reclaim_work): trylock only, never sleeps here."""
+    out = np.empty(max(st.g[G_NSLOTS], st.g[G_NFRAMES]), dtype=np.int32)
+    n, visited = scan_candidates(st, out)
+    freed = 0
+    for i in range(n):
+        freed += scan_free_slot(st, out[i])
+    return freed
+
+
+@jit
+def maybe_schedule_worker(st, t):
+    """Async scan: schedule the worker when the trigger holds (6.12 swap_range_alloc
+    schedule_work(&si->reclaim_work) when the device is full)."""
+    if st.k[K_SCAN_WHEN] == 1.0 and st.g[G_WORKER_T] >= INF and scan_triggered(st):
+        st.g[G_WORKER_T] = t + np.int64(st.k[K_SCAN_DELAY] * 1e9)
+
+
+# =============================================================================================
+# charging, OOM
+# =============================================================================================
+
+
+@jit
+def kill_current(st, t):
+    """oom_kill_process() on the running process: zap all it maps.  Returns the time."""
+    g = st.g
+    g[G_KILLED] = 1
+    for v in range(g[G_CHILD_LO], g[G_CHILD_HI]):
+        t = zap_pte(st, v, t)
+    g[G_CHILD_HI] = g[G_CHILD_LO]
+    for v in range(g[G_PROC_LO], g[G_PROC_HI]):
+        t = zap_pte(st, v, t)
+    return t
+
+
+@jit
+def reclaim_throttle(st, t, batch):
+    """reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): sleep until about SWAP_CLUSTER_MAX
+    pages finished I/O or HZ/10 passed (mm/vmscan.c, 6.1).  Returns the new time."""
+    g = st.g
+    target = g[G_WB_HEAD] + g[G_RD_HEAD] + batch
+    t_end = t + np.int64(100_000_000)
+    while io_pending(st) and g[G_WB_HEAD] + g[G_RD_HEAD] < target:
+        te = io_next_time(st)
+        if te > t_end:
+            t = t_end
+            advance_to(st, t)
+            break
+        t = wait_io(st, t)
+    return t
+
+
+@jit
+def try_charge(st, t, may_reclaim):
+    """try_charge_memcg() + the page allocator for one new page (memcontrol.c 6.1): reclaim
+    up to MAX_RECLAIM_RETRIES times without progress, then mem_cgroup_out_of_memory (memcg)
+    or out_of_memory (global) kills the running process.
+
+    Returns (frame or -1, time).  -1 with G_KILLED set means the process was killed.
+    """
+    g = st.g
+    retries = np.int64(st.k[K_RECLAIM_RETRIES])
+    batch = np.int64(st.k[K_RECLAIM_BATCH])
+    scanned_once = False
+    while True:
+        memcg_full = g[G_MEM_CUR] + 1 > g[G_MEM_MAX]
+        if not memcg_full and g[G_NR_FREE_FRAMES] > 0:
+            return frame_get(st), t
+        if not may_reclaim:
+            return -1, t
+        if memcg_full:
+            st.c[V_MEMCG_MAX_EVENTS] += 1  # memcg_memory_event(MEMCG_MAX)
+        freed, t = shrink_lruvec(st, memcg_full, batch, t)
+        advance_to(st, t)
+        if freed > 0:
+            continue
+        if io_pending(st):
+            t = reclaim_throttle(st, t, batch)
+            continue
+        if retries > 0:
+            retries -= 1
+            continue
+        if (not scanned_once) and st.k[K_SCAN_WHEN] == 0.0 and scan_triggered(st):
+            scanned_once = True  # Hugh: a scan for cache-only slots before any OOM
+            freed, t = policy_scan(st, t)
+            advance_to(st, t)
+            if freed > 0:
+                retries = np.int64(st.k[K_RECLAIM_RETRIES])
+                continue
+        maybe_schedule_worker(st, t)
+        if memcg_full:
+            st.c[V_MEMCG_OOM] += 1  # mem_cgroup_out_of_memory: memory.events oom
+            st.c[V_MEMCG_OOM_KILL] += 1
+        st.c[V_OOM_KILL] += 1
+        t = kill_current(st, t)
+        return -1, t
+
+
+# =============================================================================================
+# faults
+# =============================================================================================
+
+
+@jit
+def swapin_nr_pages(st, offset):
+    """__swapin_nr_pages(): readahead window from hits (mm/swap_state.c, 6.1)."""
+    g = st.g
+    max_pages = np.int64(1) << g[G_PAGE_CLUSTER]
+    if max_pages <= 1:
+        return 1
+    hits = g[G_RA_HITS]
+    g[G_RA_HITS] = 0
+    pages = hits + 2
+    if pages == 2:
+        if offset != g[G_RA_PREV_OFF] + 1 and offset != g[G_RA_PREV_OFF] - 1:
+            pages = 1
+    else:
+        roundup = 4
+        while roundup < pages:
+            roundup <<= 1
+        pages = roundup
+    if pages > max_pages:
+        pages = max_pages
+    last_ra = g[G_RA_PREV_WIN] // 2
+    if pages < last_ra:
+        pages = last_ra
+    g[G_RA_PREV_WIN] = pages
+    g[G_RA_PREV_OFF] = offset
+    return pages
+
+
+@jit
+def read_swap_cache_async(st, s, t, is_target):
+    """__read_swap_cache_async(): allocate a page for slot s, add it to the swap cache and
+    start the read; skipped if cached already or the swap count is 0 (6.1).  Readahead
+    pages are charged without reclaim.  Returns frame or -1."""
+    if st.sframe[s] >= 0 or st.swap_map[s] == 0 or slot_count(st, s) == 0:
+        return -1
+    if is_target:
+        return -1  # the target is read by the caller (it may reclaim)
+    f, t2 = try_charge(st, t, False)
+    if f < 0:
+        return -1
+    slot_set(st, s, slot_count(st, s), True)  # swapcache_prepare: SWAP_HAS_CACHE
+    add_to_swap_cache(st, f, s)
+    st.fr[FR_FLAGS, f] |= PG_READAHEAD
+    lru_add_head(st, f, LRU_INACTIVE)
+    submit_read(st, f, t)
+    st.c[V_SWAP_RA] += 1
+    return f
+
+
+@jit
+def swapin_readahead(st, s, v, t):
+    """swapin_readahead(): VMA window (swap_vma_readahead) or aligned cluster
+    (swap_cluster_readahead) around the fault (mm/swap_state.c, 6.1)."""
+    g = st.g
+    if st.k[K_READAHEAD] == 0.0 or g[G_PAGE_CLUSTER] == 0:
+        return
+    if g[G_VMA_RA]:
+        win = swapin_nr_pages(st, v)
+        if win <= 1:
+            return
+        prev = g[G_RA_PREV_V]
+        if prev == v - 1:
+            lo = v
+        elif prev == v + 1:
+            lo = v - win + 1
+        else:
+            lo = v - (win - 1) // 2
+        hi = lo + win
+        if lo < g[G_REGION_LO]:
+            lo = g[G_REGION_LO]
+        if hi > g[G_REGION_HI]:
+            hi = g[G_REGION_HI]
+        for w in range(lo, hi):
+            if w == v:
+                continue
+            p = st.pte[w]
+            if p != PTE_NONE and (p & SWP_BIT):
+                read_swap_cache_async(st, p & ~SWP_BIT, t, False)
+    else:
+        win = swapin_nr_pages(st, s)
+        if win <= 1:
+            return
+        mask = win - 1
+        start = s & ~mask
+        end = s | mask
+        if end >= g[G_NSLOTS]:
+            end = g[G_NSLOTS] - 1
+        for o in range(start, end + 1):
+            if o != s:
+                read_swap_cache_async(st, o, t, False)
+
+
+@jit
+def do_swap_page(st, v, write, t):
+    """do_swap_page(): swap-in fault on pte v (mm/memory.c, 6.1).  Returns time; sets
+    G_KILLED if charging the page OOM-killed the process."""
+    g = st.g
+    s = st.pte[v] & ~SWP_BIT
+    f = st.sframe[s]
+    t += cost(st, st.k[K_CPU_SWAPFAULT])
+    st.c[C_EVENTS] += 1
+    if f >= 0:
+        if st.fr[FR_FLAGS, f] & PG_READAHEAD:
+            st.fr[FR_FLAGS, f] &= ~PG_READAHEAD
+            st.c[V_SWAP_RA_HIT] += 1
+            g[G_RA_HITS] += 1
+        if st.fr[FR_FLAGS, f] & PG_LOCKED:
+            t = lock_wait(st, f, t)
+    else:
+        st.c[V_PGMAJFAULT] += 1
+        swapin_readahead(st, s, v, t)
+        f, t = try_charge(st, t, True)
+        if f < 0:
+            return t
+        if st.pte[v] != (SWP_BIT | s):
+            frame_free(st, f)  # the pte changed while we slept
+            return t
+        if st.sframe[s] >= 0:
+            frame_free(st, f)
+            f = st.sframe[s]
+        else:
+            slot_set(st, s, slot_count(st, s), True)
+            add_to_swap_cache(st, f, s)
+            lru_add_head(st, f, LRU_INACTIVE)
+            done = submit_read(st, f, t)
+            advance_to(st, t)
+            t = lock_wait(st, f, t)
+            if t < done:
+                t = done
+    g[G_RA_PREV_V] = v
+    page_add_rmap(st, f, v)
+    swap_free(st, s)
+    if write:
+        st.fr[FR_FLAGS, f] |= PG_DIRTY
+    exclusive = st.fr[FR_MAPCOUNT, f] == 1 and slot_count(st, s) == 0
+    if st.k[K_SWAPIN_FREE] == 1.0 or mem_cgroup_swap_full(st) or (write and exclusive):
+        if not (st.fr[FR_FLAGS, f] & PG_WRITEBACK) and trylock_page(st, f):
+            folio_free_swap(st, f, False)
+    return t
+
+
+@jit
+def fault_page(st, v, write, t):
+    """One access by the running task to virtual page v.  Returns time."""
+    p = st.pte[v]
+    if p == PTE_NONE:
+        return t
+    if p & SWP_BIT:
+        return do_swap_page(st, v, write, t)
+    f = p
+    st.c[C_EVENTS] += 1
+    t += cost(st, st.k[K_CPU_WRITE])
+    if write:
+        if st.fr[FR_FLAGS, f] & PG_SWAPCACHE:
+            # do_wp_page on a read-only mapped swap cache page: reuse, folio_free_swap
+            if not (st.fr[FR_FLAGS, f] & PG_WRITEBACK) and trylock_page(st, f):
+                folio_free_swap(st, f, False)
+        st.fr[FR_FLAGS, f] |= PG_DIRTY
+    return t
+
+
+# =============================================================================================
+# ops
+# =============================================================================================
+
+OP_ALLOC = 0
+OP_TOUCH = 1
+OP_READBACK = 2
+OP_PAGEOUT = 3
+OP_UNMAP = 4
+OP_RACE = 5
+OP_FORK = 6
+OP_SLEEP = 7
+OP_SET = 8
+OP_EXIT = 9
+OP_START = 10
+
+SET_MEMORY_MAX = 0
+SET_SWAP_MAX = 1
+SET_SWAP_HIGH = 2
+
+# op row columns
+O_CODE, O_PROC, O_LABEL, O_LO, O_HI, O_A, O_B, O_C = 0, 1, 2, 3, 4, 5, 6, 7
+
+
+@jit
+def page_order(st, lo, hi, random):
+    """Pages lo..hi-1 in sequence, or in a random order (Fisher-Yates in the model's RNG)."""
+    n = hi - lo
+    perm = st.perm
+    for i in range(n):
+        perm[i] = lo + i
+    if random:
+        for i in range(n - 1, 0, -1):
+            j = np.int64(rng_next(st.rng) % np.uint64(i + 1))
+            tmp = perm[i]
+            perm[i] = perm[j]
+            perm[j] = tmp
+    return perm[:n]
+
+
+@jit
+def op_alloc(st, lo, hi, t):
+    """mmap + write every page: anonymous faults (do_anonymous_page), each charged."""
+    for v in range(lo, hi):
+        advance_to(st, t)
+        f, t = try_charge(st, t, True)
+        if f < 0:
+            return t
+        st.fr[FR_FLAGS, f] |= PG_DIRTY
+        page_add_rmap(st, f, v)
+        lru_add_head(st, f, LRU_INACTIVE)  # new anon folios start inactive (5.9+)
+        t += cost(st, st.k[K_CPU_FAULT])
+        st.c[C_EVENTS] += 1
+        maybe_schedule_worker(st, t)
+    return t
+
+
+@jit
+def op_access(st, lo, hi, write, random, t):
+    """touch/readback: fault every page in order."""
+    order = page_order(st, lo, hi, random)
+    for i in range(order.shape[0]):
+        advance_to(st, t)
+        t = fault_page(st, order[i], write, t)
+        if st.g[G_KILLED]:
+            return t
+    return t
+
+
+@jit
+def op_pageout(st, lo, hi, t):
+    """madvise(MADV_PAGEOUT): reclaim_pages() on the mapped, unshared pages (6.1)."""
+    for v in range(lo, hi):
+        advance_to(st, t)
+        p = st.pte[v]
+        if p == PTE_NONE or (p & SWP_BIT):
+            continue
+        f = p
+        if st.fr[FR_MAPCOUNT, f] != 1:
+            continue  # madvise_cold_or_pageout_pte_range skips shared folios
+        t += cost(st, st.k[K_CPU_PAGEOUT])
+        shrink_folio(st, f, False, t)
+        st.c[C_EVENTS] += 1
+        maybe_schedule_worker(st, t)
+    return t
+
+
+@jit
+def op_unmap(st, lo, hi, t):
+    """munmap: zap every pte."""
+    for v in range(lo, hi):
+        advance_to(st, t)
+        t = zap_pte(st, v, t)
+    return t
+
+
+@jit
+def op_race(st, lo, hi, chunk, keep, t):
+    """race_unmap: munmap even chunks while a thread on another CPU reads one page of each
+    odd chunk; both advance by simulated time, earliest first.  Then the rest."""
+    nchunks = (hi - lo + chunk - 1) // chunk
+    tz = t  # munmap thread
+    tr = t  # toucher thread
+    ze = 0  # next even chunk index
+    ro = 1  # next odd chunk index
+    one_cpu = st.g[G_VCPUS] <= 1
+    while ze < nchunks or ro < nchunks:
+        if ze < nchunks and (ro >= nchunks or tz <= tr):
+            a = lo + ze * chunk
+            b = min(hi, a + chunk)
+            start = tz
+            for v in range(a, b):
+                advance_to(st, tz)
+                tz = zap_pte(st, v, tz)
+            if one_cpu:
+                tr += tz - start
+            ze += 2
+        else:
+            v = lo + ro * chunk
+            advance_to(st, tr)
+            start = tr
+            tr = fault_page(st, v, False, tr)
+            if st.g[G_KILLED]:
+                return max(tr, tz)
+            if one_cpu:
+                tz += tr - start
+            ro += 2
+    t = max(tz, tr)
+    if not keep:
+        for ci in range(1, nchunks, 2):
+            a = lo + ci * chunk
+            b = min(hi, a + chunk)
+            for v in range(a, b):
+                advance_to(st, t)
+                t = zap_pte(st, v, t)
+    return t
+
+
+@jit
+def op_fork(st, lo, hi, hi_read, children, child_base, t):
+    """fork_touch: each child (one after another) copies the region's ptes (copy_pte_range:
+    swap_duplicate / page_dup_rmap), reads a fraction of it, then exits."""
+    g = st.g
+    d = child_base - lo
+    for _ in range(children):
+        g[G_CHILD_LO] = child_base
+        g[G_CHILD_HI] = child_base + (hi - lo)
+        g[G_CHILD_DELTA] = d
+        for v in range(lo, hi):
+            p = st.pte[v]
+            w = v + d
+            if p == PTE_NONE:
+                continue
+            t += cost(st, st.k[K_CPU_ZAP])
+            if p & SWP_BIT:
+                swap_duplicate(st, p & ~SWP_BIT)
+                st.pte[w] = p
+            else:
+                page_add_rmap(st, p, w)
+        old_lo = g[G_REGION_LO]
+        old_hi = g[G_REGION_HI]
+        g[G_REGION_LO] = child_base
+        g[G_REGION_HI] = child_base + (hi - lo)
+        for v in range(lo, hi_read):
+            advance_to(st, t)
+            t = fault_page(st, v + d, False, t)
+            if g[G_KILLED]:
+                break
+        g[G_REGION_LO] = old_lo
+        g[G_REGION_HI] = old_hi
+        for v in range(child_base, child_base + (hi - lo)):
+            advance_to(st, t)
+            t = zap_pte(st, v, t)
+        g[G_CHILD_HI] = g[G_CHILD_LO]
+        if g[G_KILLED]:
+            break
+    return t
+
+
+@jit
+def op_set(st, which, value_pages, t):
+    """Write memory.max / memory.swap.max / memory.swap.high (memory_max_write reclaims
+    down to the new limit, then OOM-kills, memcontrol.c 6.1)."""
+    g = st.g
+    if which == SET_SWAP_MAX:
+        g[G_SWAP_MAX] = value_pages
+    elif which == SET_SWAP_HIGH:
+        g[G_SWAP_HIGH] = value_pages
+    else:
+        g[G_MEM_MAX] = value_pages
+        retries = np.int64(st.k[K_RECLAIM_RETRIES])
+        while g[G_MEM_CUR] > g[G_MEM_MAX]:
+            freed, t = shrink_lruvec(st, True, g[G_MEM_CUR] - g[G_MEM_MAX], t)
+            advance_to(st, t)
+            if freed > 0:
+                continue
+            if io_pending(st):
+                t = wait_io(st, t)
+                continue
+            if retries > 0:
+                retries -= 1
+                continue
+            st.c[V_MEMCG_OOM] += 1
+            st.c[V_MEMCG_OOM_KILL] += 1
+            st.c[V_OOM_KILL] += 1
+            t = kill_current(st, t)
+            break
+    return t
+
+
+# =============================================================================================
+# invariants
+# =============================================================================================
+
+INV_OK = 0
+INV_SLOT_COUNT = 1
+INV_FREE_REFERENCED = 2
+INV_CACHE_LINK = 3
+INV_MEM_CUR = 4
+INV_SWAP_CUR = 5
+INV_NR_FREE = 6
+INV_MAPCOUNT = 7
+INV_LRU = 8
+INV_CACHE_FLAG = 9
+INV_CLUSTER = 10
+
+
+@jit
+def check_invariants(st, refs, maps):
+    """Recompute the state from scratch and compare.  Returns INV_OK or the first failure
+    code; ``refs``/``maps`` are int64 scratch arrays of nslots and nframes."""
+    g = st.g
+    ns = g[G_NSLOTS]
+    nf = g[G_NFRAMES]
+    refs[:] = 0
+    maps[:] = 0
+    for v in range(st.pte.shape[0]):
+        p = st.pte[v]
+        if p == PTE_NONE:
+            continue
+        if p & SWP_BIT:
+            refs[p & ~SWP_BIT] += 1
+        else:
+            maps[p] += 1
+    nfree = 0
+    charged = 0
+    for s in range(ns):
+        if st.swap_map[s] == 0:
+            nfree += 1
+            if refs[s] != 0 or st.sframe[s] >= 0:
+                return INV_FREE_REFERENCED
+            continue
+        if st.sflags[s] & SL_CHARGED:
+            charged += 1
+        if slot_count(st, s) != refs[s]:
+            return INV_SLOT_COUNT
+        f = st.sframe[s]
+        incache = slot_has_cache(st, s)
+        if f >= 0:
+            if not incache:
+                return INV_CACHE_FLAG
+            if st.fr[FR_SLOT, f] != s or not (st.fr[FR_FLAGS, f] & PG_SWAPCACHE):
+                return INV_CACHE_LINK
+        elif incache and not (st.sflags[s] & SL_PINNED):
+            return INV_CACHE_FLAG
+    if nfree != g[G_NR_SWAP_FREE]:
+        return INV_NR_FREE
+    if charged != g[G_SWAP_CUR]:
+        return INV_SWAP_CUR
+    for ci in range(g[G_NCLUSTERS]):
+        n = 0
+        for s in range(ci * SWAPFILE_CLUSTER, min(ns, (ci + 1) * SWAPFILE_CLUSTER)):
+            if st.swap_map[s] == 0:
+                n += 1
+        if n != st.clfree[ci]:
+            return INV_CLUSTER
+    used = 0
+    nlru = 0
+    for f in range(nf):
+        fl = st.fr[FR_FLAGS, f]
+        if fl & PG_USED:
+            used += 1
+            if st.fr[FR_MAPCOUNT, f] != maps[f]:
+                return INV_MAPCOUNT
+            if st.fr[FR_LIST, f] == LRU_INACTIVE or st.fr[FR_LIST, f] == LRU_ACTIVE:
+                nlru += 1
+            if fl & PG_SWAPCACHE:
+                if st.sframe[st.fr[FR_SLOT, f]] != f:
+                    return INV_CACHE_LINK
+        elif maps[f] != 0:
+            return INV_MAPCOUNT
+    if used != g[G_MEM_CUR]:
+        return INV_MEM_CUR
+    if nlru != g[G_LRU_N0] + g[G_LRU_N1] or nlru != used:
+        return INV_LRU
+    return INV_OK
+
+
+# =============================================================================================
+# the run
+# =============================================================================================
+
+
+@jit
+def snapshot(st, label, t):
+    """End-of-phase snapshot."""
+    if label >= 0:
+        observe(st, st.snaps[label])
+        st.snap_t[label] = t / 1e9
+
+
+@jit
+def run_ops(st, ops, fops, procs, child_base):
+    """Run every op of every process, then drain I/O; returns the end time (ns)."""
+    g = st.g
+    t = np.int64(0)
+    max_t = np.int64(st.k[K_MAX_SIM_S] * 1e9)
+    check = st.k[K_CHECK] != 0.0
+    refs = np.zeros(g[G_NSLOTS] if check else 1, dtype=np.int64)
+    maps = np.zeros(g[G_NFRAMES] if check else 1, dtype=np.int64)
+    cur_proc = -1
+    for i in range(ops.shape[0]):
+        code = ops[i, O_CODE]
+        proc = ops[i, O_PROC]
+        label = ops[i, O_LABEL]
+        lo = ops[i, O_LO]
+        hi = ops[i, O_HI]
+        if proc != cur_proc:
+            cur_proc = proc
+            g[G_KILLED] = 0
+            g[G_PROC_LO] = procs[proc, 0]
+            g[G_PROC_HI] = procs[proc, 1]
+        if t > max_t:
+            g[G_STOPPED] = 1
+        if g[G_KILLED] or g[G_STOPPED]:
+            snapshot(st, label, t)
+            continue
+        advance_to(st, t)
+        g[G_REGION_LO] = lo
+        g[G_REGION_HI] = ops[i, O_C]
+        if code == OP_ALLOC:
+            t = op_alloc(st, lo, hi, t)
+        elif code == OP_TOUCH or code == OP_READBACK:
+            t = op_access(st, lo, hi, code == OP_TOUCH, ops[i, O_A] != 0, t)
+        elif code == OP_PAGEOUT:
+            t = op_pageout(st, lo, hi, t)
+        elif code == OP_UNMAP:
+            t = op_unmap(st, lo, hi, t)
+        elif code == OP_RACE:
+            t = op_race(st, lo, hi, ops[i, O_A], ops[i, O_B] != 0, t)
+        elif code == OP_FORK:
+            t = op_fork(st, lo, ops[i, O_B], hi, ops[i, O_A], child_base, t)
+        elif code == OP_SLEEP:
+            t += np.int64(fops[i] * 1e9)
+        elif code == OP_SET:
+            vp = ops[i, O_B]
+            t = op_set(st, ops[i, O_A], vp, t)
+        elif code == OP_EXIT:
+            for v in range(lo, hi):
+                advance_to(st, t)
+                t = zap_pte(st, v, t)
+        advance_to(st, t)
+        if check and g[G_INV_FAIL] == 0:
+            r = check_invariants(st, refs, maps)
+            if r != INV_OK:
+                g[G_INV_FAIL] = r * 1000000 + i
+        snapshot(st, label, t)
+    # drain: writeback, reads and a pending worker finish
+    while True:
+        te = io_next_time(st)
+        if te >= INF or te > max_t:
+            break
+        if te > t:
+            t = te
+        advance_to(st, t)
+    advance_to(st, t)
+    if check and g[G_INV_FAIL] == 0:
+        r = check_invariants(st, refs, maps)
+        if r != INV_OK:
+            g[G_INV_FAIL] = r * 1000000 + ops.shape[0]
+    return t
+
+
+def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: int,
+              nlabels: int, sample_cap: int, vcpus: int, page_cluster: int, vma_ra: bool,
+              mem_max: int, swap_max: int, swap_high: int, write_mib_s: float,
+              read_mib_s: float) -> State:
+    """Allocate and initialise the state arrays."""
+    fr = np.full((N_FR, nframes), -1, dtype=np.int32)
+    fr[FR_FLAGS] = 0
+    fr[FR_MAPCOUNT] = 0
+    fr[FR_LIST] = LIST_FREE
+    fr[FR_NEXT, :-1] = np.arange(1, nframes, dtype=np.int32)
+    fr[FR_NEXT, -1] = -1
+    nclusters = (nslots + SWAPFILE_CLUSTER - 1) // SWAPFILE_CLUSTER
+    clfree = np.full(nclusters, SWAPFILE_CLUSTER, dtype=np.int32)
+    if nslots % SWAPFILE_CLUSTER:
+        clfree[-1] = nslots % SWAPFILE_CLUSTER
+    g = np.zeros(N_G, dtype=np.int64)
+    g[G_NFRAMES] = nframes
+    g[G_NSLOTS] = nslots
+    g[G_NVPAGES] = nvpages
+    g[G_FREE_HEAD] = 0
+    g[G_NR_FREE_FRAMES] = nframes
+    for i in (G_LRU_HEAD0, G_LRU_TAIL0, G_LRU_HEAD1, G_LRU_TAIL1):
+        g[i] = -1
+    g[G_MEM_MAX] = mem_max
+    g[G_SWAP_MAX] = swap_max
+    g[G_SWAP_HIGH] = swap_high
+    g[G_NR_SWAP_FREE] = nslots
+    wbw = write_mib_s if write_mib_s > 0 else knobs[K_FAST_WRITE]
+    rdw = read_mib_s if read_mib_s > 0 else knobs[K_FAST_READ]
+    g[G_WPAGE_NS] = max(1, int(round(4096 / (wbw * 1048576.0) * 1e9)))
+    g[G_RPAGE_NS] = max(1, int(round(4096 / (rdw * 1048576.0) * 1e9)))
+    g[G_VCPUS] = vcpus
+    g[G_PAGE_CLUSTER] = page_cluster
+    g[G_VMA_RA] = 1 if vma_ra else 0
+    g[G_RA_PREV_V] = -10
+    g[G_RA_PREV_OFF] = -10
+    g[G_WORKER_T] = INF
+    g[G_SAMPLE_CAP] = sample_cap
+    g[G_DT_NS] = max(1, int(round(knobs[K_SAMPLE_S] * 1e9)))
+    g[G_NCLUSTERS] = nclusters
+    rng = np.zeros(1, dtype=np.uint64)
+    rng[0] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019)
+    return State(
+        fr=fr,
+        swap_map=np.zeros(nslots, dtype=np.uint16),
+        scont=np.zeros(nslots, dtype=np.uint16),
+        sframe=np.full(nslots, -1, dtype=np.int32),
+        sflags=np.zeros(nslots, dtype=np.uint8),
+        clfree=clfree,
+        pte=np.full(nvpages, PTE_NONE, dtype=np.int32),
+        g=g,
+        c=np.zeros(N_COUNTERS, dtype=np.int64),
+        k=knobs.astype(np.float64),
+        wbq_f=np.zeros(nframes + 1, dtype=np.int32),
+        wbq_t=np.zeros(nframes + 1, dtype=np.int64),
+        rdq_f=np.zeros(nframes + 1, dtype=np.int32),
+        rdq_t=np.zeros(nframes + 1, dtype=np.int64),
+        acache=np.zeros(SWAP_SLOTS_CACHE_SIZE, dtype=np.int32),
+        fcache=np.zeros(SWAP_SLOTS_CACHE_SIZE, dtype=np.int32),
+        rng=rng,
+        perm=np.zeros(max(1, nvpages), dtype=np.int32),
+        samples=np.zeros((sample_cap, N_VARS), dtype=np.float64),
+        snaps=np.zeros((max(1, nlabels), N_VARS), dtype=np.float64),
+        snap_t=np.zeros(max(1, nlabels), dtype=np.float64),
+    )

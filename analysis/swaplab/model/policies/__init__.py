@@ -1,0 +1,225 @@
+"""Policies: named presets of model knobs, one preset per module in this package.
+
+A preset module defines ``NAME`` (the policy name), ``KNOBS`` (a mapping of knob overrides
+over the defaults in :data:`KNOBS`) and a docstring citing the kernel sources of its rules.
+The registry :data:`PRESETS` is built by discovering those modules, not by an if/else chain.
+:func:`resolve_knobs` merges user overrides over a preset with the same checks for both.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import pkgutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from swaplab.model.errors import ModelError
+
+__all__ = ["KNOBS", "PRESETS", "Knob", "Policy", "resolve_knobs", "knobs_json", "knob_vector"]
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One model knob: type, default, allowed range or choices, and what it means."""
+
+    kind: str  # "bool" | "int" | "float" | "choice"
+    default: Any
+    doc: str
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def allowed(self) -> str:
+        """Human-readable allowed values."""
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        what = "an integer" if self.kind == "int" else "a number"
+        return f"{what} in [{self.lo:g}, {self.hi:g}]"
+
+    def check(self, name: str, value: Any, where: str) -> Any:
+        """Validate and normalise ``value``; raise ModelError naming the knob otherwise."""
+        bad = ModelError(f"{where}: knob {name!r} must be {self.allowed()}, got {value!r}")
+        if self.kind == "bool":
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+                return value.lower() in ("true", "1")
+            if not isinstance(value, bool):
+                raise bad
+            return value
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise bad
+            return value
+        if isinstance(value, str):
+            try:
+                value = float(value) if self.kind == "float" else int(value)
+            except ValueError:
+                raise bad from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad
+        if self.kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise bad
+            value = int(value)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                raise bad
+        if value < self.lo or value > self.hi:
+            raise bad
+        return value
+
+    def encode(self, value: Any) -> float:
+        """The knob as a float64 for the jitted engine (choices by index)."""
+        if self.kind == "choice":
+            return float(self.choices.index(value))
+        return float(value)
+
+
+_B, _I, _F, _C = "bool", "int", "float", "choice"
+
+# Every knob, in the order of the engine's knob vector (swaplab.model.engine K_* constants).
+KNOBS: dict[str, Knob] = {
+    # --- swap_map and allocator rules per era ---
+    "era": Knob(_C, "2.6.33", "swap_map encoding: '2.6.30' counted cache ref, '2.6.31' "
+                "SWAP_HAS_CACHE 0x8000, '2.6.33' unsigned char 0x40 + continuation",
+                choices=("2.6.30", "2.6.31", "2.6.33")),
+    "slots_cache": Knob(_B, True, "6.1 per-cpu swap_slots_cache: allocate and free slots in "
+                        "batches of SWAP_SLOTS_CACHE_SIZE=64 (mm/swap_slots.c, removed by 6.18)"),
+    "slots_cache_free": Knob(_B, True, "free side of the slots cache (free_swap_slot batches 64;"
+                             " removed in 6.14 by 4f79384a25d5)"),
+    "alloc_reclaim": Knob(_B, True, "scan_swap_map(_slots): __try_to_reclaim_swap on "
+                          "SWAP_HAS_CACHE-only slots when vm_swap_full() (2.6.31+)"),
+    "alloc_full_cluster_reclaim": Knob(_B, False, "6.12 swap_reclaim_full_clusters() on "
+                                       "allocation when vm_swap_full()"),
+    "swap_full_memcg": Knob(_B, True, "'swap full' tests use mem_cgroup_swap_full() (v2 "
+                            "swap.max/high headroom) instead of only vm_swap_full() (50%)"),
+    # --- zap (munmap/exit) ---
+    "zap_lock": Knob(_C, "trylock", "free_swap_and_cache/free_swap_cache page lock: "
+                     "'trylock' (mainline) or 'lock' (kamezawa-sync: lock_page waits)",
+                     choices=("trylock", "lock")),
+    "zap_wait_writeback": Knob(_B, False, "zap waits for PG_writeback to end before freeing "
+                               "(kamezawa-sync RFC)"),
+    "trylock_fail_p": Knob(_F, 0.0001, "probability that trylock_page loses to another "
+                           "holder (6.1 trace: 2 lock failures in 46k)", 0.0, 1.0),
+    # --- swap-in ---
+    "readahead": Knob(_B, True, "swapin_readahead (cluster or VMA window, page_cluster)"),
+    "swapin_free": Knob(_C, "swap_full", "do_swap_page drops the swap cache after mapping: "
+                        "'swap_full' (mem_cgroup_swap_full or exclusive write fault, 6.1) "
+                        "or 'always' (plain LRU mode)", choices=("swap_full", "always")),
+    # --- reclaim ---
+    "anon_scan_when_full": Knob(_C, "never", "anon LRU scan with no free swap: 'never' "
+                                "(get_scan_count SCAN_FILE, can_reclaim_anon_pages) or "
+                                "'swapcache_only' (Liu Shixin 2023, unmerged)",
+                                choices=("never", "swapcache_only")),
+    "reclaim_batch": Knob(_I, 32, "pages reclaimed per try (SWAP_CLUSTER_MAX)", 1, 4096),
+    "reclaim_retries": Knob(_I, 16, "memcg reclaim retries before OOM "
+                            "(MAX_RECLAIM_RETRIES, try_charge_memcg)", 1, 1000),
+    # --- the global scanning family (hugh-scan, 6.12 full-cluster reclaim) ---
+    "scan_trigger": Knob(_C, "off", "when the scan may run: 'off', 'really_full' (free swap "
+                         "< scan_threshold_pages), 'half_full' (vm_swap_full 50%), "
+                         "'device_full' (si->inuse_pages == si->pages, 6.12 reclaim_work)",
+                         choices=("off", "really_full", "half_full", "device_full")),
+    "scan_threshold_pages": Knob(_I, 32, "'really_full' threshold on free swap pages", 0,
+                                 1 << 30),
+    "scan_memcg_headroom": Knob(_B, True, "free swap for the trigger includes the memcg's "
+                                "swap.max headroom (mem_cgroup_get_nr_swap_pages)"),
+    "scan_when": Knob(_C, "sync", "'sync': before any OOM (memcg or global) in the charge "
+                      "path; 'async': a worker runs scan_async_delay_s after the trigger",
+                      choices=("sync", "async")),
+    "scan_async_delay_s": Knob(_F, 0.05, "delay of the asynchronous scan worker", 0.0, 60.0),
+    "scan_what": Knob(_C, "swap_map", "what the scan visits: the whole 'swap_map', "
+                      "'full_clusters' only, or the 'lru_swapcache' pages on the LRU",
+                      choices=("swap_map", "full_clusters", "lru_swapcache")),
+    "scan_batch": Knob(_I, 0, "slots (or pages) visited per scan, 0 = all", 0, 1 << 30),
+    "scan_lock": Knob(_C, "trylock", "page lock of the scan: 'trylock' or 'lock' "
+                      "(lock_page, also waits for writeback to end)",
+                      choices=("trylock", "lock")),
+    "scan_slot_ns": Knob(_F, 20.0, "CPU cost per slot visited by the scan (ns)", 0.0, 1e6),
+    # --- time costs (ns per page; TCG guest defaults) ---
+    "cpu_fault_ns": Knob(_F, 4000.0, "anonymous first-touch fault incl. zeroing", 0.0, 1e9),
+    "cpu_write_ns": Knob(_F, 1000.0, "write or read of one present page", 0.0, 1e9),
+    "cpu_swapfault_ns": Knob(_F, 6000.0, "swap fault overhead (do_swap_page) without I/O",
+                             0.0, 1e9),
+    "cpu_pageout_ns": Knob(_F, 5000.0, "reclaim of one page (unmap, add_to_swap, submit)",
+                           0.0, 1e9),
+    "cpu_scan_ns": Knob(_F, 500.0, "LRU scan of a page that is kept", 0.0, 1e9),
+    "cpu_zap_ns": Knob(_F, 400.0, "zap of one pte (zap_pte_range)", 0.0, 1e9),
+    "io_latency_us": Knob(_F, 100.0, "latency of one swap I/O before transfer", 0.0, 1e7),
+    "fast_write_mib_s": Knob(_F, 1000.0, "write bandwidth when the scenario says 0 "
+                             "(unthrottled)", 0.1, 1e6),
+    "fast_read_mib_s": Knob(_F, 1000.0, "read bandwidth when the scenario says 0", 0.1, 1e6),
+    "jitter": Knob(_F, 0.1, "relative random jitter of each CPU cost", 0.0, 1.0),
+    # --- machine ---
+    "kernel_reserved_mib": Knob(_I, 48, "RAM the guest kernel and init keep (not for the "
+                                "workload)", 0, 4096),
+    # --- output and checking ---
+    "sample_interval_s": Knob(_F, 0.1, "time-series sampling interval", 0.001, 60.0),
+    "check_invariants": Knob(_B, False, "check swap_map/pte/memcg invariants after every "
+                             "op step (slow; tests)"),
+    "max_sim_s": Knob(_F, 3600.0, "stop simulated time here (safety bound)", 1.0, 1e6),
+}
+
+KNOB_INDEX = {name: i for i, name in enumerate(KNOBS)}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A named preset: knob overrides over the defaults, with its source module's docs."""
+
+    name: str
+    knobs: Mapping[str, Any]
+    doc: str = field(default="", repr=False)
+
+
+def _discover() -> dict[str, Policy]:
+    presets: dict[str, Policy] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        mod = importlib.import_module(f"{__name__}.{info.name}")
+        name = getattr(mod, "NAME", None)
+        if name is None:
+            continue
+        knobs = dict(getattr(mod, "KNOBS", {}))
+        for key, value in knobs.items():
+            if key not in KNOBS:
+                raise ModelError(f"preset {name!r} ({info.name}.py): unknown knob {key!r}")
+            knobs[key] = KNOBS[key].check(key, value, f"preset {name!r}")
+        presets[name] = Policy(name, knobs, (mod.__doc__ or "").strip())
+    return presets
+
+
+PRESETS: dict[str, Policy] = _discover()
+
+
+def resolve_knobs(policy: str | Policy, overrides: Mapping[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """Full knob mapping: defaults, then the preset, then ``overrides`` (all checked)."""
+    if isinstance(policy, Policy):
+        pol = policy
+    elif policy in PRESETS:
+        pol = PRESETS[policy]
+    else:
+        raise ModelError(f"unknown policy {policy!r}; allowed: " + ", ".join(PRESETS))
+    knobs = {name: k.default for name, k in KNOBS.items()}
+    knobs.update(pol.knobs)
+    for key, value in (overrides or {}).items():
+        if key not in KNOBS:
+            raise ModelError(f"unknown knob {key!r}; allowed: " + ", ".join(KNOBS))
+        knobs[key] = KNOBS[key].check(key, value, f"policy {pol.name!r}")
+    return knobs
+
+
+def knobs_json(knobs: Mapping[str, Any]) -> str:
+    """The resolved knobs as sorted JSON (the ``knobs_json`` attr)."""
+    return json.dumps(dict(knobs), sort_keys=True)
+
+
+def knob_vector(knobs: Mapping[str, Any]) -> Any:
+    """The knobs as a float64 vector in :data:`KNOBS` order, for the engine."""
+    import numpy as np
+
+    return np.array([KNOBS[n].encode(knobs[n]) for n in KNOBS], dtype=np.float64)

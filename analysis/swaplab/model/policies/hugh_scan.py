@@ -1,0 +1,21 @@
+"""hugh-scan: Hugh Dickins' 2009 proposal as a member of the scanning family, over 6.1.
+
+Reply to Message-ID 20090521164100.5f6a0b75: "a global scan to target swapcache pages
+whenever swap is approaching full (full in a real sense, not vm_swap_full's 50% sense)
+... before OOMing, memcg or not".  As the probe patch in qemu-capture.md: in
+``try_charge_memcg()`` after reclaim retries and before ``mem_cgroup_oom()``, when
+``mem_cgroup_get_nr_swap_pages() < 32``, walk swap_map for entries ``== SWAP_HAS_CACHE``,
+``folio_trylock`` + ``folio_free_swap``, retry the charge if anything was freed.
+Trigger, timing, target, batch and lock mode are knobs (``scan_*``).
+"""
+
+NAME = "hugh-scan"
+KNOBS = {
+    "scan_trigger": "really_full",
+    "scan_threshold_pages": 32,
+    "scan_memcg_headroom": True,
+    "scan_when": "sync",
+    "scan_what": "swap_map",
+    "scan_batch": 0,
+    "scan_lock": "trylock",
+}

@@ -1,0 +1,19 @@
+"""kamezawa-sync: KAMEZAWA Hiroyuki's 2009 RFC, synchronous swap freeing at zap.
+
+"[RFC][PATCH] synchrouns swap freeing at zapping vmas", Message-ID
+20090521164100.5f6a0b75 (linux-mm, May 2009): where ``free_swap_and_cache`` would give
+up (``trylock_page`` failed, page under writeback), take ``lock_page`` and wait so the slot
+is freed at zap time.  Base: linux-2.6.31.  Modelled as lock mode 'lock' in zap plus a
+wait for PG_writeback; the wait shows in ``lock_wait_us``.
+"""
+
+NAME = "kamezawa-sync"
+KNOBS = {
+    "era": "2.6.31",
+    "slots_cache": False,
+    "slots_cache_free": False,
+    "alloc_reclaim": True,
+    "swap_full_memcg": False,
+    "zap_lock": "lock",
+    "zap_wait_writeback": True,
+}

@@ -1,0 +1,23 @@
+"""Linux 2.6.30: counted swap cache reference, no allocator reclaim, memsw era.
+
+- swap_map ``unsigned short``; value = swap ptes + 1 while in the swap cache
+  (mm/swapfile.c ``scan_swap_map`` sets 1, ``page_swapcount`` subtracts it; 2.6.30).
+- ``free_swap_and_cache`` (2.6.30) acts only when ``swap_entry_free() == 1``, probes
+  ``find_get_page`` + ``trylock_page`` and deletes from the swap cache if
+  ``!PageWriteback && (!page_mapped || vm_swap_full())``.
+- ``scan_swap_map`` (2.6.30) has no reclaim of cache-only slots.
+- Swap-full tests are ``vm_swap_full()`` only (50%); no per-cpu slot caches.
+
+Approximations: memcg accounting follows the cgroup v2 split (memory + swap) rather than
+v1's memsw counter; readahead follows the scenario's ``vma_readahead`` (2.6.30 only had
+cluster readahead: set ``machine.vma_readahead = false`` to match).
+"""
+
+NAME = "linux-2.6.30"
+KNOBS = {
+    "era": "2.6.30",
+    "slots_cache": False,
+    "slots_cache_free": False,
+    "alloc_reclaim": False,
+    "swap_full_memcg": False,
+}

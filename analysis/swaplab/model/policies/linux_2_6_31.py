@@ -1,0 +1,19 @@
+"""Linux 2.6.31: the SWAP_HAS_CACHE series and allocator reclaim.
+
+- ``SWAP_HAS_CACHE 0x8000`` (355cfa73ddff), swapcache_prepare/swapcache_free
+  (cb4b86ba47bb); ``free_swap_and_cache`` acts when the value is ``== SWAP_HAS_CACHE``.
+- "reuse unused swap entry if necessary" (c9e444103b5e): ``scan_swap_map`` calls
+  ``__try_to_reclaim_swap`` on cache-only slots while ``vm_swap_full()``; but
+  ``get_swap_page`` bails out at ``nr_swap_pages <= 0``, so it never runs at 100% use.
+
+Approximations as for linux-2.6.30 (v2-style memcg accounting; readahead per scenario).
+"""
+
+NAME = "linux-2.6.31"
+KNOBS = {
+    "era": "2.6.31",
+    "slots_cache": False,
+    "slots_cache_free": False,
+    "alloc_reclaim": True,
+    "swap_full_memcg": False,
+}

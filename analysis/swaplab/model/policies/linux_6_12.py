@@ -1,0 +1,27 @@
+"""Linux 6.12 (Debian trixie): cluster allocator with full-cluster reclaim.
+
+- Chris Li / Kairui Song cluster allocator with per-order nonfull/frag/full lists;
+  2cacbdfdee65 "mm: swap: add a adaptive full cluster cache reclaim":
+  ``swap_reclaim_full_clusters()`` on allocation when ``vm_swap_full()``, and
+  ``swap_reclaim_work`` scheduled from ``swap_range_alloc`` when ``si->inuse_pages ==
+  si->pages``, scanning full clusters with ``__try_to_reclaim_swap(TTRS_ANYWAY)``
+  (trylock): asynchronous, cluster-based, blind to memcg swap.max.
+- The per-cpu slots cache is still present (removed on the free path in 6.14, 4f79384a25d5).
+
+Source check: which of these is in Debian's 6.12 was marked *unverified* in linux-swap.md;
+the probe's kallsyms of 6.12.117 list ``swap_reclaim_full_clusters``, ``swap_reclaim_work``
+and ``alloc_swap_scan_cluster`` (qemu-capture.md), so both the allocation-time and the
+worker reclaim are modelled.  The model's allocator is a next-fit scan, not the per-order
+cluster lists.
+"""
+
+NAME = "linux-6.12"
+KNOBS = {
+    "alloc_full_cluster_reclaim": True,
+    "scan_trigger": "device_full",
+    "scan_memcg_headroom": False,
+    "scan_when": "async",
+    "scan_what": "full_clusters",
+    "scan_lock": "trylock",
+    "scan_batch": 0,
+}

@@ -1,0 +1,74 @@
+"""Set up the state for a scenario + policy and run the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from swaplab.model import engine as E
+from swaplab.model.errors import ModelError
+from swaplab.model.policies import knob_vector, resolve_knobs
+from swaplab.model.workload import UNLIMITED, Workload, compile_workload, limit_pages
+from swaplab.scenario import Scenario
+
+INVARIANT_NAMES = {
+    E.INV_SLOT_COUNT: "swap_map count != swap ptes referencing the slot",
+    E.INV_FREE_REFERENCED: "a free slot is referenced by a pte or the swap cache",
+    E.INV_CACHE_LINK: "swap cache frame and slot do not point at each other",
+    E.INV_MEM_CUR: "memory.current != pages charged",
+    E.INV_SWAP_CUR: "memory.swap.current != slots charged",
+    E.INV_NR_FREE: "nr_swap_pages != free slots",
+    E.INV_MAPCOUNT: "mapcount != ptes mapping the frame",
+    E.INV_LRU: "LRU sizes != pages in use",
+    E.INV_CACHE_FLAG: "swap_map cache flag disagrees with the swap cache",
+    E.INV_CLUSTER: "cluster free counts disagree with swap_map",
+}
+
+
+class ModelRun(NamedTuple):
+    """Everything one engine run produced."""
+
+    scenario: Scenario
+    knobs: dict[str, Any]
+    seed: int
+    workload: Workload
+    state: E.State
+    t_end_ns: int
+
+
+def run(scn: Scenario, policy: str, overrides: Mapping[str, Any] | None,
+        seed: int | None) -> ModelRun:
+    """Resolve knobs, compile the workload, run; re-run with a larger sample buffer if the
+    first was too small (same inputs, same result)."""
+    knobs = resolve_knobs(policy, overrides)
+    if seed is None:
+        seed = scn.seed
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ModelError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    wl = compile_workload(scn)
+    kv = knob_vector(knobs)
+    m = scn.settings["machine"]
+    sw = scn.settings["swap"]
+    mc = scn.settings["memcg"]
+    nframes = max(64, (m["ram_mib"] - knobs["kernel_reserved_mib"]) * 256)
+    nslots = sw["size_mib"] * 256
+    cap = 4096
+    while True:
+        st = E.new_state(nframes, nslots, wl.nvpages, kv, seed, len(wl.labels), cap,
+                         m["vcpus"], m["page_cluster"], m["vma_readahead"],
+                         limit_pages(mc["memory_max_mib"]), limit_pages(mc["swap_max_mib"]),
+                         limit_pages(mc["swap_high_mib"]) if mc["swap_high_mib"] != "max"
+                         else UNLIMITED, sw["write_mib_s"], sw["read_mib_s"])
+        t_end = int(E.run_ops(st, wl.ops, wl.fops, wl.procs, wl.child_base))
+        if not st.g[E.G_SAMPLE_OVERFLOW]:
+            break
+        cap = int(st.g[E.G_NSAMPLES]) + 16
+    fail = int(st.g[E.G_INV_FAIL])
+    if fail:
+        code, op = divmod(fail, 1000000)
+        raise ModelError(f"invariant broken after op row {op}: {INVARIANT_NAMES[code]} "
+                         f"(scenario {scn.name}, policy {policy})")
+    return ModelRun(scn, knobs, seed, wl, st, t_end)
