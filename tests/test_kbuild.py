@@ -202,3 +202,40 @@ def test_built_kernel_resolves_with_provenance():
     assert "gcc" in prov["compiler"]
     # the patch's symbols are in the built kernel
     assert " swap_orphan_scan\n" in built.system_map.read_text()
+
+
+@pytest.mark.kbuild
+@pytest.mark.qemu
+def test_patched_kernel_frees_orphans_instead_of_oom_killing():
+    # full-swap-oom: orphans fill swap.max 48M; unpatched 6.1 OOM-kills the next 40 MB
+    # allocation (memory.events oom_kill 2), the scan frees the orphans and it succeeds
+    _built_or_skip("6.1+hugh-scan")
+    _sysdeps("qemu-system-x86_64")
+    from swaplab.capture.run import capture, clear_cache_for
+    from swaplab.scenario import load_scenario
+
+    scn = load_scenario("full-swap-oom")
+    clear_cache_for(scn, "6.1+hugh-scan", "none", 100)  # really boot, no cached repeat
+    ds = capture(scn, "6.1+hugh-scan", repeats=1, trace="none")
+    row = kbuild.policy_summary(ds).iloc[0]
+    assert row["memcg_oom_kill"] == 0, row.to_dict()
+    assert row["last_scans"] >= 1 and row["last_freed"] > 1000, row.to_dict()
+    assert row["orphans_after"] < 100, row.to_dict()
+
+
+def test_dmesg_splats_finds_lockdep_and_debug_vm_but_not_oom_reports():
+    oom_report = """\
+[    5.1] swapwl invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0
+[    5.1] Call Trace:
+[    5.1]  dump_stack_lvl+0x44/0x5c
+[    5.1] memory: usage 65536kB, limit 65536kB, failcnt 225
+[    5.1] Memory cgroup out of memory: Killed process 73 (swapwl)
+[    5.2] swap_orphan_scan: memcg charge (memcg subtree): 65535 slots, 12288 candidates
+"""
+    splat = """\
+[    6.0] WARNING: possible circular locking dependency detected
+[    6.1] BUG: sleeping function called from invalid context at mm/swapfile.c:3861
+[    6.2] page dumped because: VM_BUG_ON_FOLIO(!folio_test_locked(folio))
+"""
+    assert kbuild.dmesg_splats(oom_report) == []
+    assert len(kbuild.dmesg_splats(oom_report + splat)) == 3

@@ -582,6 +582,8 @@ def provenance(built: BuiltKernel) -> dict[str, Any]:
         "kernel_build": built.name,
         # read by KernelImage.package_attr / sha256_attr (dataset kernel_package[_sha256])
         "source": f"{info['source_package']}={info['source_version']}{patch}",
+        # source .deb sha256, then the patch's ("none" unpatched), as for package lists
+        "sha256": f"{info['source_sha256']} {info['patch_sha256']}",
         "build_hash": info["key"],
         **{k: info[k] for k in keys},
     }
@@ -695,3 +697,30 @@ def policy_summary(ds: Any) -> Any:
         rows.append(row)
     df = pd.DataFrame(rows)
     return df.replace({np.inf: np.nan})
+
+
+# Lines a lockdep / DEBUG_VM / DEBUG_LIST / DEBUG_ATOMIC_SLEEP kernel prints when it catches a bug
+# (an OOM report's stack dump is not one: it is matched by none of these).
+SPLAT_PATTERNS = (
+    r"WARNING: ", r"BUG: ", r"kernel BUG at", r"Oops", r"VM_BUG_ON", r"page dumped because",
+    r"Bad page (state|map)", r"possible circular locking", r"possible recursive locking",
+    r"inconsistent lock state", r"suspicious RCU usage", r"sleeping function called from invalid",
+    r"DEBUG_LOCKS_WARN_ON", r"lockdep is turned off", r"list_(add|del) corruption",
+    r"scheduling while atomic", r"hung_task|blocked for more than",
+)
+
+
+def dmesg_splats(text: str) -> list[str]:
+    """Lines of a guest's dmesg that report a kernel bug (lockdep, DEBUG_VM, ...)."""
+    pattern = re.compile("|".join(SPLAT_PATTERNS))
+    return [line.strip() for line in text.splitlines() if pattern.search(line)]
+
+
+def capture_dmesgs(scenario_name: str, kernel_name: str) -> list[Path]:
+    """The guest dmesg files of every cached repeat of a capture (``swaplab capture``)."""
+    from swaplab.capture.run import runs_dir
+    from swaplab.scenario import load_scenario
+
+    scn = load_scenario(scenario_name)
+    pattern = f"{scn.name}-{scn.sha256[:12]}-{kernel_name.replace('+', '_')}-*/r*/raw/**/dmesg.txt"
+    return sorted(runs_dir().glob(pattern))
