@@ -647,7 +647,7 @@ def _read_counters(path: Path) -> Iterator[Counter]:
 # ----------------------------------------------------------------------------- results
 
 SCAN_COUNTERS = ("scans", "slots_scanned", "candidates", "writeback", "lock_fail", "freed",
-                 "time_ns")
+                 "writeback_waits", "time_ns")
 
 
 def policy_summary(ds: Any) -> Any:

@@ -103,7 +103,7 @@ def _results(kbuild, files: list[str], per_repeat: bool) -> int:  # noqa: ANN001
     cols = {"repeat": "count", "memcg_oom_kill": "sum", "oom_kill": "sum",
             "orphans_before": "mean", "orphans_after": "mean", "last_scans": "mean",
             "last_slots_scanned": "mean", "last_freed": "mean", "last_writeback": "mean",
-            "last_lock_fail": "mean", "last_time_ns": "mean"}
+            "last_lock_fail": "mean", "last_writeback_waits": "mean", "last_time_ns": "mean"}
     table = df.groupby(["scenario", "kernel"], sort=True).agg(cols)
     table = table.rename(columns={"repeat": "runs", "memcg_oom_kill": "oom_kills"})
     table["runs_oom_killed"] = df.assign(k=df["memcg_oom_kill"] > 0).groupby(
