@@ -14,7 +14,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from swaplab.capture.kernels import CaptureError, debian_kernel_names, resolve_kernel
+from swaplab.capture.kernels import (
+    CaptureError,
+    _locked,
+    cache_dir,
+    debian_kernel_names,
+    resolve_kernel,
+)
 from swaplab.capture.run import capture, clear_cache_for, write_netcdf
 from swaplab.scenario import load_scenario, standard_scenarios
 
@@ -33,6 +39,14 @@ def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     tmp = folder / (MANIFEST_NAME + ".part")
     tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     tmp.rename(folder / MANIFEST_NAME)
+
+
+def _lock_path(out: Path) -> Path:
+    """A lock file for a traces folder, kept in the cache (not in the folder itself)."""
+    key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+    path = cache_dir() / "locks" / f"manifest-{key}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _file_sha256(p: Path) -> str:
@@ -75,7 +89,7 @@ def capture_standard_set(out: Path, *, kernels: list[str] | None = None, repeats
         path = write_netcdf(ds, out / fname)
         failed = int(ds.attrs["failed_repeats"])
         bad += failed > 0
-        manifest["files"][fname] = {
+        entry = {
             "scenario": sname,
             "scenario_sha256": scn.sha256,
             "kernel": kname,
@@ -92,7 +106,10 @@ def capture_standard_set(out: Path, *, kernels: list[str] | None = None, repeats
             "file_sha256": _file_sha256(path),
             "bytes": path.stat().st_size,
         }
-        _write_manifest(out, manifest)
+        with _locked(_lock_path(out)):  # batches for other kernels may share the folder
+            manifest = read_manifest(out)
+            manifest["files"][fname] = entry
+            _write_manifest(out, manifest)
     releases = {}
     for e in manifest["files"].values():
         releases.setdefault(e["kernel"], set()).add(e["kernel_release"])
