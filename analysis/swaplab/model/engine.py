@@ -60,6 +60,23 @@ K_SAMPLE_S = 34
 K_CHECK = 35
 K_MAX_SIM_S = 36
 N_KNOBS = 37
+KNOB_ORDER = (
+    "era", "slots_cache", "slots_cache_free", "alloc_reclaim", "alloc_full_cluster_reclaim",
+    "swap_full_memcg", "zap_lock", "zap_wait_writeback", "trylock_fail_p", "readahead",
+    "swapin_free", "anon_scan_when_full", "reclaim_batch", "reclaim_retries", "scan_trigger",
+    "scan_threshold_pages", "scan_memcg_headroom", "scan_when", "scan_async_delay_s",
+    "scan_what", "scan_batch", "scan_lock", "scan_slot_ns", "cpu_fault_ns", "cpu_write_ns",
+    "cpu_swapfault_ns", "cpu_pageout_ns", "cpu_scan_ns", "cpu_zap_ns", "io_latency_us",
+    "fast_write_mib_s", "fast_read_mib_s", "jitter", "kernel_reserved_mib",
+    "sample_interval_s", "check_invariants", "max_sim_s",
+)  # the K_* indices above, by name
+VAR_ORDER = (
+    "swap_total", "swap_used", "swap_cached", "swap_orphans", "memcg_current",
+    "memcg_swap_current", "memcg_anon", "memcg_swapcached", "pswpin", "pswpout", "swap_ra",
+    "swap_ra_hit", "pgmajfault", "memcg_max_events", "memcg_oom", "memcg_oom_kill",
+    "oom_kill", "trylock_fail", "writeback_skip", "reclaim_scanned", "policy_scan_slots",
+    "policy_freed", "lock_wait_us",
+)  # the V_* indices below, by name
 
 # choice codes
 TRIG_OFF, TRIG_REALLY_FULL, TRIG_HALF, TRIG_DEVICE_FULL = 0, 1, 2, 3
@@ -1115,26 +1132,36 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t):
     if not can_anon and not liu:
         return 0, t  # SCAN_FILE: no file pages here, nothing reclaimable
     freed = 0
-    budget = g[G_LRU_N0] + g[G_LRU_N1]
-    scanned = 0
-    while freed < nr_to_reclaim and scanned < budget:
-        # shrink_active_list when inactive_is_low (inactive_ratio 1 below 1 GiB)
-        while g[G_LRU_N0] <= g[G_LRU_N1] and g[G_LRU_N1] > 0:
-            a = g[G_LRU_TAIL1]
-            lru_add_head(st, a, LRU_INACTIVE)
-        f = g[G_LRU_TAIL0]
-        if f < 0:
+    # do_try_to_free_pages: priority DEF_PRIORITY (12) down to 0, scanning lru >> priority
+    for prio in range(12, -1, -1):
+        nscan = (g[G_LRU_N0] + g[G_LRU_N1]) >> prio
+        busy = 0
+        done = 0
+        for _ in range(nscan):
+            # shrink_active_list when inactive_is_low (inactive_ratio 1 below 1 GiB)
+            while g[G_LRU_N0] <= g[G_LRU_N1] and g[G_LRU_N1] > 0:
+                lru_add_head(st, g[G_LRU_TAIL1], LRU_INACTIVE)
+            f = g[G_LRU_TAIL0]
+            if f < 0:
+                break
+            st.c[V_RECLAIM_SCANNED] += 1
+            st.c[C_EVENTS] += 1
+            done += 1
+            if shrink_folio(st, f, liu, t) == FREED:
+                freed += 1
+                t += cost(st, st.k[K_CPU_PAGEOUT])
+            else:
+                if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
+                    busy += 1
+                t += cost(st, st.k[K_CPU_SCAN])
+            advance_to(st, t)
+            if freed >= nr_to_reclaim:
+                break
+        if freed >= nr_to_reclaim:
             break
-        scanned += 1
-        st.c[V_RECLAIM_SCANNED] += 1
-        st.c[C_EVENTS] += 1
-        r = shrink_folio(st, f, liu, t)
-        if r == FREED:
-            freed += 1
-            t += cost(st, st.k[K_CPU_PAGEOUT])
-        else:
-            t += cost(st, st.k[K_CPU_SCAN])
-        if not memcg and not can_reclaim_anon_pages(st, False) and not liu:
+        if freed == 0 and done > 0 and busy == done:
+            break  # nr.writeback == nr.taken: the caller throttles on writeback (6.1)
+        if not memcg and not liu and not can_reclaim_anon_pages(st, False):
             break
     return freed, t
 
@@ -1923,7 +1950,7 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
     g[G_DT_NS] = max(1, int(round(knobs[K_SAMPLE_S] * 1e9)))
     g[G_NCLUSTERS] = nclusters
     rng = np.zeros(1, dtype=np.uint64)
-    rng[0] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019)
+    rng[0] = np.uint64((int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % (1 << 64))
     return State(
         fr=fr,
         swap_map=np.zeros(nslots, dtype=np.uint16),

@@ -39,9 +39,10 @@ class ModelRun(NamedTuple):
 
 
 def run(scn: Scenario, policy: str, overrides: Mapping[str, Any] | None,
-        seed: int | None) -> ModelRun:
+        seed: int | None, engine: Any = E) -> ModelRun:
     """Resolve knobs, compile the workload, run; re-run with a larger sample buffer if the
-    first was too small (same inputs, same result)."""
+    first was too small (same inputs, same result).  ``engine``: the module to run
+    (the jitted engine, or the reference's plain-Python copy)."""
     knobs = resolve_knobs(policy, overrides)
     if seed is None:
         seed = scn.seed
@@ -57,12 +58,12 @@ def run(scn: Scenario, policy: str, overrides: Mapping[str, Any] | None,
     nslots = sw["size_mib"] * 256
     cap = 4096
     while True:
-        st = E.new_state(nframes, nslots, wl.nvpages, kv, seed, len(wl.labels), cap,
+        st = engine.new_state(nframes, nslots, wl.nvpages, kv, seed, len(wl.labels), cap,
                          m["vcpus"], m["page_cluster"], m["vma_readahead"],
                          limit_pages(mc["memory_max_mib"]), limit_pages(mc["swap_max_mib"]),
                          limit_pages(mc["swap_high_mib"]) if mc["swap_high_mib"] != "max"
                          else UNLIMITED, sw["write_mib_s"], sw["read_mib_s"])
-        t_end = int(E.run_ops(st, wl.ops, wl.fops, wl.procs, wl.child_base))
+        t_end = int(engine.run_ops(st, wl.ops, wl.fops, wl.procs, wl.child_base))
         if not st.g[E.G_SAMPLE_OVERFLOW]:
             break
         cap = int(st.g[E.G_NSAMPLES]) + 16

@@ -1,0 +1,180 @@
+"""Benchmarks of the model (``swaplab bench``): speed figures, never timed tests.
+
+Each figure is measured on this machine and reported with its definition:
+
+- ``model_events_per_s``: engine events (page faults, zaps, LRU pages scanned, slot visits,
+  I/O completions) per second of ``run_ops``, one thread, on a large generated scenario.
+- ``reference_speedup``: the same small scenario run by the pure-Python reference
+  (:mod:`swaplab.model.reference`) vs. Numba, engine time only.
+- ``lru_events_per_s`` / ``libcachesim_lru_events_per_s``: requests per second of the model's
+  plain-LRU mode and of libCacheSim's LRU driven from Python (``cache.get``) on the same
+  Zipf trace; ``lru_miss_ratio_equal`` compares their miss ratios.
+- ``compile_cold_s``: a fresh process with an empty Numba cache dir, first simulate;
+  ``first_call_cached_s``: a fresh process with a warm cache, first simulate (in-process).
+- ``bytes_per_page``: model state bytes / (frames + swap slots + virtual pages).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+
+__all__ = ["run_benchmarks", "large_scenario_text"]
+
+SMALL = "liu-repro"
+
+
+def large_scenario_text(rounds: int = 4, mib: int = 192) -> str:
+    """A large scenario: rounds of alloc, pageout, touch, readback, race, unmap."""
+    return f"""
+[scenario]
+name = "bench-large"
+[machine]
+ram_mib = 1024
+[swap]
+size_mib = 2048
+write_mib_s = 200
+read_mib_s = 200
+[memcg]
+memory_max_mib = 256
+[[phase]]
+op = "repeat"
+times = {rounds}
+phases = [
+  {{ op = "alloc", mib = {mib} }},
+  {{ op = "pageout" }},
+  {{ op = "touch", fraction = 0.5 }},
+  {{ op = "readback", pattern = "random" }},
+  {{ op = "race_unmap", chunk_kib = 64, rest = "keep" }},
+  {{ op = "unmap" }},
+]
+"""
+
+
+def _engine_time(scn: Any, policy: str = "linux-6.1", repeat: int = 3) -> tuple[float, int, Any]:
+    """Best engine wall time over ``repeat`` runs, events, and the last run."""
+    from swaplab.model import run_model
+    from swaplab.model import engine as E
+
+    best = float("inf")
+    run = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        run = run_model(scn, policy)
+        best = min(best, time.perf_counter() - t0)
+    return best, int(run.state.c[E.C_EVENTS]), run
+
+
+def _subprocess_seconds(code: str, env: dict[str, str] | None = None, timeout: int = 1800
+                        ) -> float:
+    """Run ``code`` in a fresh interpreter; it prints a number of seconds."""
+    full = dict(os.environ)
+    full.update(env or {})
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=full, timeout=timeout, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+_FIRST_CALL = ("import time; t=time.perf_counter(); import swaplab.model as m; "
+               "m.run_model('liu-repro'); print(time.perf_counter()-t)")
+_REFERENCE = ("import time; from swaplab.model.reference import run_reference; "
+              "t=time.perf_counter(); run_reference('{name}', 'linux-6.1'); "
+              "print(time.perf_counter()-t)")
+
+
+def _lru_bench(n_req: int, n_obj: int, capacity: int) -> dict[str, Any]:
+    import libcachesim as lcs
+
+    from swaplab.model.lru import lru_misses
+
+    rng = np.random.default_rng(42)
+    trace = (rng.zipf(1.2, size=n_req) % n_obj).astype(np.int64)
+    lru_misses(trace[:100], 10)  # compile/load
+    best = float("inf")
+    misses = 0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        misses = lru_misses(trace, capacity)
+        best = min(best, time.perf_counter() - t0)
+    cache = lcs.LRU(cache_size=capacity)
+    req = lcs.Request(obj_size=1)
+    t0 = time.perf_counter()
+    hits = 0
+    get = cache.get
+    for obj in trace.tolist():
+        req.obj_id = obj
+        hits += bool(get(req))
+    lcs_s = time.perf_counter() - t0
+    lcs_misses = n_req - hits
+    return {
+        "lru_trace_requests": n_req,
+        "lru_capacity": capacity,
+        "lru_events_per_s": n_req / best,
+        "libcachesim_lru_events_per_s": n_req / lcs_s,
+        "lru_speedup_vs_libcachesim": lcs_s / best,
+        "lru_miss_ratio": misses / n_req,
+        "libcachesim_lru_miss_ratio": lcs_misses / n_req,
+        "lru_miss_ratio_equal": misses == lcs_misses,
+    }
+
+
+def run_benchmarks(quick: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Measure every figure; ``quick`` uses smaller inputs and skips the cold compile."""
+    from tqdm.auto import tqdm
+
+    from swaplab.model import engine as E
+    from swaplab.scenario import scenario_from_text
+
+    steps = ["warm", "large", "reference", "lru", "first call", "cold compile"]
+    bar = tqdm(steps, desc="bench", disable=not progress)
+    res: dict[str, Any] = {"quick": quick, "machine": platform.machine(),
+                           "cpus": os.cpu_count(), "python": platform.python_version()}
+    bar.set_postfix_str("warm"); bar.update()
+    _engine_time(SMALL, repeat=1)
+    bar.set_postfix_str("large")
+    scn = scenario_from_text(large_scenario_text(rounds=2 if quick else 4,
+                                                 mib=96 if quick else 192))
+    secs, events, run = _engine_time(scn, repeat=1 if quick else 3)
+    st = run.state
+    res["model_events"] = events
+    res["model_seconds"] = secs
+    res["model_events_per_s"] = events / secs
+    pages = int(st.g[E.G_NFRAMES] + st.g[E.G_NSLOTS] + run.workload.nvpages)
+    res["bytes_per_page"] = E.state_nbytes(st) / pages
+    bar.update()
+    bar.set_postfix_str("reference")
+    ref_s = _subprocess_seconds(_REFERENCE.format(name=SMALL))
+    small_s, _, _ = _engine_time(SMALL, repeat=5)
+    res["reference_seconds"] = ref_s
+    res["numba_seconds_small"] = small_s
+    res["reference_speedup"] = ref_s / small_s
+    bar.update()
+    bar.set_postfix_str("lru")
+    res.update(_lru_bench(200_000 if quick else 2_000_000, 100_000, 10_000))
+    bar.update()
+    bar.set_postfix_str("first call")
+    res["first_call_cached_s"] = _subprocess_seconds(_FIRST_CALL)
+    bar.update()
+    if quick:
+        res["compile_cold_s"] = None
+    else:
+        bar.set_postfix_str("cold compile")
+        with tempfile.TemporaryDirectory() as d:
+            res["compile_cold_s"] = _subprocess_seconds(_FIRST_CALL,
+                                                        env={"NUMBA_CACHE_DIR": d})
+    bar.update()
+    bar.close()
+    return res
+
+
+def format_json(res: dict[str, Any]) -> str:
+    """One JSON object, sorted keys."""
+    return json.dumps(res, sort_keys=True)

@@ -1,0 +1,153 @@
+"""Behaviour the model must show (issue 2): each test names the kernel fact it checks.
+
+Numbers come from qemu-capture.md (measured on Debian 6.1, 6.12 and 7.2 under QEMU) and
+the kernel selftest test_memcg_swap_max_peak (tools/testing/selftests/cgroup).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from swaplab.model import simulate
+from swaplab.scenario import MIB_PAGES, scenario_from_text
+
+
+@functools.cache
+def sim(scenario: str, policy: str, **knobs):
+    """Simulate once per (scenario, policy, knobs) in this test session."""
+    return simulate(scenario, policy=policy, knobs=knobs or None)
+
+
+def at(ds, label: str, var: str) -> int:
+    """End-of-phase snapshot of ``var`` at phase ``label``."""
+    idx = list(ds.phase_name.values).index(label)
+    return int(ds[f"{var}_end"].values[idx])
+
+
+def test_writeback_orphans_persist_after_exit_on_6_1():
+    # munmap racing 16 MiB/s writeback: free_swap_and_cache finds PG_writeback and gives up;
+    # measured 50-65 MB of orphans after exit on 6.1, 6.12 and 7.2
+    ds = sim("writeback-orphans", "linux-6.1")
+    orphans_mib = at(ds, "observer:exit", "swap_orphans") / MIB_PAGES
+    assert 45 <= orphans_mib <= 68, f"orphans after exit {orphans_mib:.1f} MiB, want 45-68"
+    assert at(ds, "observer:exit", "memcg_anon") == 0
+    assert at(ds, "observer:exit", "writeback_skip") > 0
+
+
+@pytest.mark.parametrize("policy", ["linux-2.6.31", "linux-6.1", "linux-6.12", "linux-7"])
+def test_full_swap_oom_kills_the_next_allocation(policy):
+    # orphans fill memory.swap.max (48M); no anon scan, no free slot: the 40 MB allocation
+    # OOMs (measured 3/3 on 6.1, 6.12, 7.2: swapcached 48.0M = swap.current, anon 0)
+    ds = sim("full-swap-oom", policy)
+    assert at(ds, "orphan-maker:exit", "oom_kill") == 0
+    assert at(ds, "orphan-maker:exit", "memcg_swap_current") >= 47 * MIB_PAGES
+    assert at(ds, "next-allocation:exit", "memcg_oom_kill") == 1
+    assert at(ds, "next-allocation:exit", "memcg_oom") == 1
+
+
+def test_full_swap_oom_does_not_oom_under_hugh_scan():
+    # the scan for cache-only slots before OOM frees the orphans (probe patch: 3/3 no OOM)
+    ds = sim("full-swap-oom", "hugh-scan")
+    assert at(ds, "next-allocation:exit", "oom_kill") == 0
+    assert at(ds, "next-allocation:exit", "policy_freed") > 10 * MIB_PAGES
+    assert at(ds, "next-allocation:exit", "policy_scan_slots") > 0
+
+
+def test_no_orphan_control_never_ooms():
+    for policy in ("linux-6.1", "linux-6.12", "hugh-scan"):
+        ds = sim("no-orphan-control", policy)
+        assert at(ds, "next-allocation:exit", "oom_kill") == 0, policy
+
+
+def test_selftest_swap_max_peak_exactly_one_oom_and_kill():
+    # test_memcg_swap_max_peak: 100M into memory.max = swap.max = 30M gives exactly one
+    # memory.events oom and one oom_kill
+    ds = sim("selftest-swap-max-peak", "linux-6.1")
+    assert at(ds, "alloc-100m:exit", "memcg_oom") == 1
+    assert at(ds, "alloc-100m:exit", "memcg_oom_kill") == 1
+    assert at(ds, "alloc-50m:exit", "memcg_oom") == 1, "the 50M allocation must not OOM"
+
+
+def test_selftest_50m_within_3_percent():
+    # the 50M case: memory.current within 3% of memory.max (30M) and
+    # memory.current + memory.swap.current within 3% of 50M
+    ds = sim("selftest-swap-max-peak", "linux-6.1")
+    cur = at(ds, "alloc-50m:0:alloc", "memcg_current") / MIB_PAGES
+    swp = at(ds, "alloc-50m:0:alloc", "memcg_swap_current") / MIB_PAGES
+    assert abs(cur - 30) <= 0.03 * 30, f"memory.current {cur:.2f} MiB, want 30 +- 3%"
+    assert abs(cur + swp - 50) <= 0.03 * 50, f"current + swap {cur + swp:.2f} MiB, want 50"
+
+
+def _device_filled_with_orphans(free_slots: int) -> str:
+    # a 4 MiB device, orphans made by unmapping during slow writeback, then an allocation
+    # that needs swap; free_slots slots stay free
+    pages = 1024 - free_slots
+    return f"""
+[scenario]
+name = "alloc-reclaim-{free_slots}"
+[machine]
+ram_mib = 256
+[swap]
+size_mib = 4
+write_mib_s = 1
+[memcg]
+memory_max_mib = 8
+[[process]]
+name = "orphans"
+[[process.phase]]
+op = "alloc"
+mib = {pages / 256}
+[[process.phase]]
+op = "pageout"
+[[process.phase]]
+op = "unmap"
+[[process.phase]]
+op = "sleep"
+seconds = 6
+[[process]]
+name = "next"
+[[process.phase]]
+op = "alloc"
+mib = 10
+"""
+
+
+def test_2_6_31_allocator_reclaim_frees_orphans_while_a_slot_is_free():
+    # scan_swap_map (2.6.31, c9e444103b5e): __try_to_reclaim_swap on SWAP_HAS_CACHE slots
+    # while vm_swap_full(); with one free slot the orphans get freed and nothing OOMs
+    scn = scenario_from_text(_device_filled_with_orphans(1))
+    ds = simulate(scn, policy="linux-2.6.31")
+    assert at(ds, "orphans:exit", "swap_orphans") >= 1000
+    assert at(ds, "next:exit", "oom_kill") == 0
+    assert at(ds, "next:0:alloc", "swap_orphans") < 100
+
+
+def test_2_6_31_allocator_blind_at_100_percent():
+    # get_swap_page bails out at nr_swap_pages <= 0: at 100% the orphans stay and we OOM
+    scn = scenario_from_text(_device_filled_with_orphans(0))
+    ds = simulate(scn, policy="linux-2.6.31")
+    assert at(ds, "orphans:exit", "swap_orphans") == 1024
+    assert at(ds, "next:exit", "oom_kill") == 1
+    assert at(ds, "next:exit", "swap_orphans") == 1024
+
+
+def test_plain_memcg_oom_counts_one_oom():
+    # genuine OOM (128M into 64M + 32M): memory.events oom 1, oom_kill 1 as measured on 6.1
+    ds = sim("plain-memcg-oom", "linux-6.1")
+    assert at(ds, "alloc-128m:exit", "memcg_oom") == 1
+    assert at(ds, "alloc-128m:exit", "memcg_oom_kill") == 1
+    assert at(ds, "alloc-128m:exit", "memcg_max_events") > 0
+
+
+def test_fast_device_leaves_no_orphans():
+    # unthrottled swap disk: every __try_to_reclaim_swap succeeded on 6.1
+    ds = sim("no-orphan-control", "linux-6.1")
+    assert at(ds, "clean-exit:exit", "swap_orphans") <= 64
+
+
+def test_kamezawa_sync_frees_at_zap_and_waits():
+    ds = sim("writeback-orphans", "kamezawa-sync")
+    assert at(ds, "observer:exit", "swap_orphans") < 64
+    assert at(ds, "observer:exit", "lock_wait_us") > 0

@@ -1,0 +1,70 @@
+"""Policy presets and knobs: discovery, checks, and the engine's index tables."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from swaplab import schema
+from swaplab.model import engine as E
+from swaplab.model import policies as P
+from swaplab.model.errors import ModelError
+
+EXPECTED = {"linux-2.6.30", "linux-2.6.31", "kamezawa-sync", "hugh-scan", "linux-6.1",
+            "linux-6.12", "linux-7", "liu-swapcache-only", "plain-lru"}
+
+
+def test_presets_discovered_from_modules():
+    assert EXPECTED <= set(P.PRESETS), sorted(EXPECTED - set(P.PRESETS))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_preset_cites_its_sources(name):
+    doc = P.PRESETS[name].doc
+    assert len(doc) > 80, f"{name}: docstring too short to cite sources"
+
+
+def test_engine_knob_indices_follow_KNOBS_order():
+    assert tuple(P.KNOBS) == E.KNOB_ORDER
+    assert E.N_KNOBS == len(P.KNOBS)
+    assert E.K_SCAN_TRIGGER == E.KNOB_ORDER.index("scan_trigger")
+    assert E.K_MAX_SIM_S == E.KNOB_ORDER.index("max_sim_s")
+
+
+def test_engine_variable_indices_follow_schema_order():
+    assert tuple(schema.VARIABLES) == E.VAR_ORDER
+    for i, name in enumerate(schema.VARIABLES):
+        assert getattr(E, "V_" + name.upper()) == i, name
+    assert E.N_VARS == len(schema.VARIABLES)
+
+
+def test_resolve_merges_override_over_preset():
+    k = P.resolve_knobs("hugh-scan", {"scan_batch": 128})
+    assert k["scan_batch"] == 128 and k["scan_trigger"] == "really_full"
+    assert set(k) == set(P.KNOBS)
+    assert json.loads(P.knobs_json(k)) == k
+
+
+def test_unknown_knob_lists_allowed():
+    with pytest.raises(ModelError, match="unknown knob 'nope'; allowed: era, "):
+        P.resolve_knobs("linux-6.1", {"nope": 1})
+
+
+def test_unknown_policy_lists_presets():
+    with pytest.raises(ModelError, match="unknown policy 'linux-9'; allowed: .*linux-6.1"):
+        P.resolve_knobs("linux-9")
+
+
+@pytest.mark.parametrize("knob,value", [("scan_batch", -1), ("era", "2.6.40"),
+                                        ("jitter", "abc"), ("readahead", 3),
+                                        ("trylock_fail_p", 1.5)])
+def test_bad_knob_values_name_the_knob_and_range(knob, value):
+    with pytest.raises(ModelError, match=f"knob '{knob}' must be"):
+        P.resolve_knobs("linux-6.1", {knob: value})
+
+
+def test_string_values_from_the_cli_are_parsed():
+    k = P.resolve_knobs("linux-6.1", {"scan_batch": "64", "readahead": "false",
+                                      "jitter": "0.5"})
+    assert (k["scan_batch"], k["readahead"], k["jitter"]) == (64, False, 0.5)
