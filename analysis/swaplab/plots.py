@@ -171,7 +171,20 @@ def oom_heatmap(store: xr.Dataset, x: str, y: str, var: str = "memcg_oom_kill_en
     return fig
 
 
+DIM_LABELS = {
+    "memcg_memory_max_mib": "memory.max (MiB)",
+    "memcg_swap_max_mib": "memory.swap.max (MiB)",
+    "memcg_swap_high_mib": "memory.swap.high (MiB)",
+    "swap_size_mib": "swap device size (MiB)",
+    "swap_write_mib_s": "swap write bandwidth (MiB/s)",
+    "swap_read_mib_s": "swap read bandwidth (MiB/s)",
+    "scan_threshold_pages": "scan threshold (free swap, pages)",
+}
+
+
 def _coord_label(store: xr.Dataset, dim: str) -> str:
+    if dim in DIM_LABELS:
+        return DIM_LABELS[dim]
     if dim.endswith("_mib"):
         return f"{dim.removesuffix('_mib')} (MiB)"
     if dim.endswith("_s"):

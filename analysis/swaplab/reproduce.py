@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,7 @@ def _cluster(workers: int, threads: int) -> Any:
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR,
+                           dashboard_address=":0", silence_logs=logging.ERROR,
                            env={"NUMBA_NUM_THREADS": str(threads)})
     client = Client(cluster)
     try:
@@ -109,9 +110,16 @@ def _cluster(workers: int, threads: int) -> Any:
 
 
 def reproduce(out: str | Path | None = None, quick: bool = False, workers: int | None = None,
-              progress: bool = True) -> ReproduceResult:
-    """Run the standard sweeps, the report notebooks and render the report (see module doc)."""
-    from distributed import as_completed
+              progress: bool = True, specs: Sequence[str | Path] | None = None,
+              notebook_overrides: Mapping[str, Mapping[str, Any]] | None = None
+              ) -> ReproduceResult:
+    """Run the standard sweeps, the report notebooks and render the report (see module doc).
+
+    One Dask LocalCluster runs everything: notebooks 01 and 03 start at once, the sweeps run
+    side by side (their chunks share the workers), then notebook 04 reads the stores.
+    ``specs`` replaces the standard sweeps; ``notebook_overrides`` adds notebook parameters.
+    """
+    from concurrent.futures import ThreadPoolExecutor
 
     from swaplab.report import render_report
     from swaplab.sweep import run_sweep, standard_sweeps
@@ -120,37 +128,56 @@ def reproduce(out: str | Path | None = None, quick: bool = False, workers: int |
     out = Path(out) if out else ROOT / "results" / ("quick" if quick else "")
     out = out.resolve()
     res = ReproduceResult(out)
-    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    nb_dir = out / "notebooks"
+    nb_dir.mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     ncpu = os.cpu_count() or 1
     workers = workers or ncpu
     threads = max(1, ncpu // workers)
-    with _cluster(workers, threads) as client:
-        address = client.scheduler.address
-        for name in standard_sweeps():
-            t0 = time.perf_counter()
-            r = run_sweep(ROOT / "data" / "sweeps" / f"{name}.toml",
-                          out / "sweeps" / f"{name}.zarr", scheduler=address, workers=workers,
-                          threads=threads, progress=progress, quick=quick)
-            res.sweeps.append(r)
-            res.timings[f"sweep {name}"] = time.perf_counter() - t0
-            res.failures += [f"sweep {name} chunk {c.chunk}: {c.error} ({c.notebook})"
-                             for c in r.failed]
+    spec_paths = [Path(s) for s in specs] if specs is not None else [
+        ROOT / "data" / "sweeps" / f"{n}.toml" for n in standard_sweeps()]
+    overrides = notebook_overrides or {}
+
+    def params(name: str) -> dict[str, Any]:
+        return {**notebook_parameters(name, out, quick), **overrides.get(name, {})}
+
+    def note(msg: str) -> None:
+        if progress:
+            print(msg, file=sys.stderr, flush=True)
+
+    def collect_notebook(fut: Any) -> None:
+        name, err, secs = fut.result()
+        res.timings[f"notebook {name}"] = secs
+        if err:
+            res.failures.append(f"notebook {name}: {err}")
+        else:
+            res.notebooks[name] = nb_dir / f"{name}.ipynb"
+        note(f"notebook {name}: {'FAILED' if err else 'done'} ({secs:.0f} s)")
+
+    def one_sweep(spec: Path) -> Any:
         t0 = time.perf_counter()
-        futures = [client.submit(execute_notebook, name, str(out / "notebooks"),
-                                 notebook_parameters(name, out, quick), pure=False)
-                   for name in NOTEBOOKS]
-        for fut in as_completed(futures):
-            name, err, secs = fut.result()
-            res.timings[f"notebook {name}"] = secs
-            if err:
-                res.failures.append(f"notebook {name}: {err}")
-            else:
-                res.notebooks[name] = out / "notebooks" / f"{name}.ipynb"
-            if progress:
-                print(f"notebook {name}: {'FAILED' if err else 'done'} ({secs:.0f} s)",
-                      file=sys.stderr)
-        res.timings["notebooks (parallel)"] = time.perf_counter() - t0
+        r = run_sweep(spec, out / "sweeps" / f"{spec.stem}.zarr", client=client,
+                      workers=workers, threads=threads, progress=False, quick=quick)
+        res.timings[f"sweep {spec.stem}"] = time.perf_counter() - t0
+        note(f"sweep {spec.stem}: {r.n_chunks - len(r.failed)}/{r.n_chunks} chunks "
+             f"({r.skipped} already done), {time.perf_counter() - t0:.0f} s")
+        return r
+
+    with _cluster(workers, threads) as client:
+        early = [client.submit(execute_notebook, name, str(nb_dir), params(name), pure=False)
+                 for name in NOTEBOOKS if name != "04-paper"]
+        note(f"running {len(spec_paths)} sweep(s) and notebooks 01, 03 on {workers} worker(s)")
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=max(1, len(spec_paths))) as pool:
+            for r in pool.map(one_sweep, spec_paths):
+                res.sweeps.append(r)
+                res.failures += [f"sweep {r.store.stem} chunk {c.chunk}: {c.error} "
+                                 f"({c.notebook})" for c in r.failed]
+        res.timings["sweeps (side by side)"] = time.perf_counter() - t0
+        paper = client.submit(execute_notebook, "04-paper", str(nb_dir), params("04-paper"),
+                              pure=False)
+        for fut in [*early, paper]:
+            collect_notebook(fut)
     if "04-paper" in res.notebooks:
         res.report = render_report(res.notebooks["04-paper"], out / "report.html",
                                    title="swaplab: orphaned swap cache and the full-swap OOM")

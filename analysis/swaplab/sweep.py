@@ -52,6 +52,7 @@ import math
 import os
 import shutil
 import sys
+import threading
 import time
 import tomllib
 import warnings
@@ -95,6 +96,9 @@ DEFAULT_NOTEBOOK = ROOT / "notebooks" / "02-policy-sweep.ipynb"
 PEAK_VARS = ("swap_used", "swap_cached", "swap_orphans", "memcg_current", "memcg_swap_current")
 RESERVED_DIMS = ("phase", "chunk")
 PLAN_FILE = "plan.json"
+# netCDF (HDF5) and zarr writes from several sweeps driven by threads of one process (as
+# `swaplab reproduce` does) deadlock without this; store I/O is small, so serialise it.
+_STORE_IO = threading.RLock()
 
 _SWEEP_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -719,8 +723,10 @@ def _chunk_paths(parts: Path, chunk: int) -> tuple[Path, Path]:
 
 
 def _load_part(path: Path) -> xr.Dataset | None:
+    if not path.exists():
+        return None
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
+        with _STORE_IO, xr.open_dataset(path, engine="h5netcdf") as ds:
             return ds.load()
     except (OSError, ValueError):
         return None
@@ -779,7 +785,7 @@ class _StoreBuilder:
         """Write the store: whole (``full``: to a temporary name, then renamed) or its data."""
         if self.ds is None:
             return
-        with warnings.catch_warnings():
+        with _STORE_IO, warnings.catch_warnings():
             # consolidated metadata is not (yet) in the zarr 3 spec; xarray reads it fine
             warnings.filterwarnings("ignore", message="Consolidated metadata")
             self._write(full)
@@ -893,9 +899,12 @@ def _check_kernel(kernel_name: str) -> None:
 
 
 @contextlib.contextmanager
-def _dask_client(scheduler: str | None, workers: int, threads: int) -> Any:
+def _dask_client(scheduler: str | None, workers: int, threads: int, client: Any = None) -> Any:
     from distributed import Client, LocalCluster
 
+    if client is not None:  # the caller's client (shared by several sweeps)
+        yield client
+        return
     if scheduler:
         client = Client(scheduler, timeout="20s")
         try:
@@ -904,7 +913,7 @@ def _dask_client(scheduler: str | None, workers: int, threads: int) -> Any:
             client.close()
         return
     cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
         silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(threads)},
     )
     client = Client(cluster)
@@ -918,14 +927,15 @@ def _dask_client(scheduler: str | None, workers: int, threads: int) -> Any:
 def run_sweep(spec_path: str | Path, store: str | Path, *, workers: int | None = None,
               scheduler: str | None = None, points_per_chunk: int | None = None,
               threads: int | None = None, progress: bool = True,
-              kernel_name: str = KERNEL_NAME, quick: bool = False,
+              kernel_name: str = KERNEL_NAME, quick: bool = False, client: Any = None,
               on_chunk: Callable[[ChunkResult], None] | None = None) -> SweepResult:
     """Run (or resume) a sweep into ``store``.
 
     ``scheduler``: None starts a Dask LocalCluster of ``workers`` processes (one thread each);
     an address uses that Dask cluster; ``"synchronous"`` runs the chunks one by one here.
     ``threads``: Numba threads per chunk (default: CPUs // workers).  ``quick``: the spec's
-    ``[quick]`` axes.
+    ``[quick]`` axes.  ``client``: an open ``distributed.Client`` to use (one client shared by
+    sweeps run from several threads; several clients in one process can miss completions).
     """
     from tqdm.auto import tqdm
 
@@ -990,15 +1000,15 @@ def run_sweep(spec_path: str | Path, store: str | Path, *, workers: int | None =
     try:
         if not todo:
             pass
-        elif scheduler == "synchronous":
+        elif scheduler == "synchronous" and client is None:
             for c in todo:
                 collect(execute_chunk(spec_file, c, *args))
                 bar.update(1)
         else:
             from distributed import as_completed
 
-            with _dask_client(scheduler, workers, threads) as client:
-                futures = [client.submit(execute_chunk, spec_file, c, *args, pure=False,
+            with _dask_client(scheduler, workers, threads, client) as dask:
+                futures = [dask.submit(execute_chunk, spec_file, c, *args, pure=False,
                                          key=f"swaplab-chunk-{spec.sha256[:8]}-{c}")
                            for c in todo]
                 for fut in as_completed(futures):

@@ -23,6 +23,13 @@ def _install():
              "scan_when": "sync", "trylock_fail_p": 0.0001, "io_latency_us": 100.0,
              "reclaim_batch": 32}
 
+    class Knob(types.SimpleNamespace):
+        pass
+
+    knob_specs = {k: Knob(kind="int" if isinstance(v, int) else "float"
+                          if isinstance(v, float) else "choice", default=v)
+                  for k, v in knobs.items()}
+
     def resolve_knobs(policy, overrides=None):
         if policy not in presets:
             raise ValueError(f"unknown policy {policy!r}")
@@ -62,7 +69,7 @@ def _install():
 
     pol = types.ModuleType("swaplab.model.policies")
     pol.PRESETS = {p: {} for p in presets}
-    pol.KNOBS = knobs
+    pol.KNOBS = knob_specs
     pol.resolve_knobs = resolve_knobs
     mod = types.ModuleType("swaplab.model")
     mod.simulate, mod.simulate_batch, mod.policies = simulate, simulate_batch, pol
