@@ -134,6 +134,8 @@ def _stack(results: list[RepeatResult]) -> xr.Dataset:
     if "trace_event_counts" in first:
         attrs["trace_event_counts"] = json.dumps(
             {str(r.repeat): json.loads(r.ds.attrs["trace_event_counts"]) for r in ok})
+    cmdlines = sorted({r.ds.attrs["qemu_cmdline"] for r in ok})
+    attrs["qemu_cmdline"] = " || ".join(cmdlines)  # more than one only if the harness changed
     knobs = {r.ds.attrs["guest_knobs_json"] for r in ok}
     attrs["guest_knobs_json"] = sorted(knobs)[0]
     if len(knobs) > 1:

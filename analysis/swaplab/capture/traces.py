@@ -75,7 +75,8 @@ def capture_standard_set(out: Path, *, kernels: list[str] | None = None, repeats
         if (not fresh and entry and (out / fname).exists()
                 and entry["scenario_sha256"] == scn.sha256
                 and entry["kernel_release"] == kernel.release
-                and entry["repeats"] >= repeats and entry.get("trace") == trace):
+                and entry["repeats"] >= repeats and entry.get("trace") == trace
+                and entry.get("failed_repeats", 0) == 0):
             continue
         if fresh:
             clear_cache_for(scn, kname, trace, sample_ms)
@@ -136,7 +137,7 @@ def summarize(folder: Path) -> Any:
             labels = list(ds.phase_name.values)
             first_exit = next(i for i, lab in enumerate(labels) if lab.endswith(":exit"))
             orph = ds["swap_orphans_end"].isel(phase=first_exit).values
-            kills = ds["process_oom_killed"].sum("process").values
+            kills = ds["process_oom_killed"].sum("process", min_count=1).values
             rows.append({
                 "scenario": entry["scenario"], "kernel": entry["kernel"],
                 "release": entry["kernel_release"], "repeats": int(ds.sizes["repeat"]),
@@ -144,9 +145,10 @@ def summarize(folder: Path) -> Any:
                 "orphans_exit_min": float(np.nanmin(orph)),
                 "orphans_exit_median": float(np.nanmedian(orph)),
                 "orphans_exit_max": float(np.nanmax(orph)),
-                "oom_killed": " ".join(str(int(k)) for k in kills),
+                "oom_killed": " ".join("nan" if k != k else str(int(k)) for k in kills),
                 "memcg_oom_kill": " ".join(
-                    str(int(v)) for v in ds["memcg_oom_kill_end"].isel(phase=-1).values),
+                    "nan" if v != v else str(int(v))
+                    for v in ds["memcg_oom_kill_end"].isel(phase=-1).values),
                 "wall_s": float(np.nanmedian(ds["wall_s"].values)),
             })
     return pd.DataFrame(rows)
