@@ -108,6 +108,8 @@ def _results(kbuild, files: list[str], per_repeat: bool) -> int:  # noqa: ANN001
     table = table.rename(columns={"repeat": "runs", "memcg_oom_kill": "oom_kills"})
     table["runs_oom_killed"] = df.assign(k=df["memcg_oom_kill"] > 0).groupby(
         ["scenario", "kernel"])["k"].sum()
+    table["runs_scan_freed"] = df.assign(k=df["last_freed"] > 0).groupby(
+        ["scenario", "kernel"])["k"].sum()
     table["last_time_ms"] = table.pop("last_time_ns") / 1e6
     print(table.round(1).to_string())
     return 0
