@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,20 +12,9 @@ import nbformat
 import numpy as np
 import pytest
 
+from swaplab import sweep as sw
+
 ROOT = Path(__file__).resolve().parents[1]
-STANDIN = ROOT / "tests" / "standin"
-
-
-def _real_model_ready() -> bool:
-    return False  # TEMPORARY: the model is still being written
-
-
-if not _real_model_ready():  # TEMPORARY until the model lands: see tests/standin
-    os.environ["PYTHONPATH"] = f"{STANDIN}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
-    sys.path.insert(0, str(STANDIN))
-    import sitecustomize  # noqa: F401
-
-from swaplab import sweep as sw  # noqa: E402
 
 TINY = """\
 [sweep]
