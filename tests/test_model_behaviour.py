@@ -81,9 +81,11 @@ def test_selftest_50m_within_3_percent():
 
 
 def _device_filled_with_orphans(free_slots: int) -> str:
-    # a 4 MiB device, orphans made by unmapping during slow writeback, then an allocation
-    # that needs swap; free_slots slots stay free
-    pages = 1024 - free_slots
+    # a 4 MiB device filled with orphans made by unmapping during slow writeback (16 ms a
+    # page); then MADV_PAGEOUT of 1 MiB needs 256 slots.  No memory limit: LRU reclaim never
+    # runs, so only the slot allocator can free orphans.
+    # The free slot is the last one, the allocator's cursor wraps to the first: the scan
+    # passes the orphans before it reaches the free slot.
     return f"""
 [scenario]
 name = "alloc-reclaim-{free_slots}"
@@ -91,46 +93,53 @@ name = "alloc-reclaim-{free_slots}"
 ram_mib = 256
 [swap]
 size_mib = 4
-write_mib_s = 1
-[memcg]
-memory_max_mib = 8
+write_mib_s = 0.25
 [[process]]
 name = "orphans"
 [[process.phase]]
 op = "alloc"
-mib = {pages / 256}
+mib = 4
 [[process.phase]]
 op = "pageout"
 [[process.phase]]
 op = "unmap"
+fraction = {(1024 - free_slots) / 1024}
 [[process.phase]]
 op = "sleep"
-seconds = 6
+seconds = 18
+[[process.phase]]
+op = "unmap"
 [[process]]
 name = "next"
 [[process.phase]]
 op = "alloc"
-mib = 10
+mib = 1
+[[process.phase]]
+op = "pageout"
 """
 
 
 def test_2_6_31_allocator_reclaim_frees_orphans_while_a_slot_is_free():
     # scan_swap_map (2.6.31, c9e444103b5e): __try_to_reclaim_swap on SWAP_HAS_CACHE slots
-    # while vm_swap_full(); with one free slot the orphans get freed and nothing OOMs
-    scn = scenario_from_text(_device_filled_with_orphans(1))
-    ds = simulate(scn, policy="linux-2.6.31")
-    assert at(ds, "orphans:exit", "swap_orphans") >= 1000
-    assert at(ds, "next:exit", "oom_kill") == 0
-    assert at(ds, "next:0:alloc", "swap_orphans") < 100
+    # while vm_swap_full(); with one free slot every allocation reuses an orphan's slot
+    ds = simulate(scenario_from_text(_device_filled_with_orphans(1)), policy="linux-2.6.31")
+    before = at(ds, "orphans:exit", "swap_orphans")
+    assert before == 1023
+    assert at(ds, "next:1:pageout", "swap_orphans") <= before - 250
+    assert at(ds, "next:1:pageout", "pswpout") - at(ds, "orphans:exit", "pswpout") == 256
+    assert at(ds, "next:exit", "reclaim_scanned") == 0, "LRU reclaim must not run here"
+    # the same without the allocator rule (2.6.30's scan_swap_map): orphans stay
+    off = simulate(scenario_from_text(_device_filled_with_orphans(1)), policy="linux-2.6.31",
+                   knobs={"alloc_reclaim": False})
+    assert at(off, "next:1:pageout", "swap_orphans") == before
 
 
 def test_2_6_31_allocator_blind_at_100_percent():
-    # get_swap_page bails out at nr_swap_pages <= 0: at 100% the orphans stay and we OOM
-    scn = scenario_from_text(_device_filled_with_orphans(0))
-    ds = simulate(scn, policy="linux-2.6.31")
+    # get_swap_page bails out at nr_swap_pages <= 0: at 100% nothing visits the orphans
+    ds = simulate(scenario_from_text(_device_filled_with_orphans(0)), policy="linux-2.6.31")
     assert at(ds, "orphans:exit", "swap_orphans") == 1024
-    assert at(ds, "next:exit", "oom_kill") == 1
-    assert at(ds, "next:exit", "swap_orphans") == 1024
+    assert at(ds, "next:1:pageout", "swap_orphans") == 1024
+    assert at(ds, "next:1:pageout", "pswpout") == at(ds, "orphans:exit", "pswpout")
 
 
 def test_plain_memcg_oom_counts_one_oom():

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from swaplab.model import PRESETS, simulate
 from swaplab.model.reference import simulate_reference
 from swaplab.scenario import scenario_from_text
-
 from test_model_invariants import phases  # tests/ is on sys.path (rootdir import)
 
 TINY = """

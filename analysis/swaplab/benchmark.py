@@ -61,8 +61,8 @@ phases = [
 
 def _engine_time(scn: Any, policy: str = "linux-6.1", repeat: int = 3) -> tuple[float, int, Any]:
     """Best engine wall time over ``repeat`` runs, events, and the last run."""
-    from swaplab.model import run_model
     from swaplab.model import engine as E
+    from swaplab.model import run_model
 
     best = float("inf")
     run = None
@@ -137,7 +137,8 @@ def run_benchmarks(quick: bool = False, progress: bool = True) -> dict[str, Any]
     bar = tqdm(steps, desc="bench", disable=not progress)
     res: dict[str, Any] = {"quick": quick, "machine": platform.machine(),
                            "cpus": os.cpu_count(), "python": platform.python_version()}
-    bar.set_postfix_str("warm"); bar.update()
+    bar.set_postfix_str("warm")
+    bar.update()
     _engine_time(SMALL, repeat=1)
     bar.set_postfix_str("large")
     scn = scenario_from_text(large_scenario_text(rounds=2 if quick else 4,

@@ -12,6 +12,9 @@ Time is int64 nanoseconds.  One loop (:func:`advance_to`) always processes the e
 two actors: the process, and the toucher thread of ``race_unmap``) takes its next step.
 """
 
+# Nested ifs and explicit returns mirror the kernel code they cite:
+# ruff: noqa: SIM102, SIM103, SIM109
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -205,7 +208,8 @@ G_STOPPED = 52
 G_SCAN_CURSOR = 53
 G_REGION_LO = 54  # the VMA of the current fault (for VMA readahead)
 G_REGION_HI = 55
-N_G = 56
+G_FULLCL_CURSOR = 56
+N_G = 57
 
 # results of shrink_folio
 KEPT = 0
@@ -654,19 +658,24 @@ def check_cache_active(st):
 
 @jit
 def swap_reclaim_full_clusters(st):
-    """swap_reclaim_full_clusters(si, force=false) on allocation (6.12 swapfile.c): reclaim
-    cache-only slots in full clusters.  Returns slots freed."""
-    freed = 0
-    ncl = st.g[G_NCLUSTERS]
-    n = st.g[G_NSLOTS]
+    """swap_reclaim_full_clusters(si, force=false) on allocation (6.12 swapfile.c): take
+    the next full cluster (to_scan = 1 when not forced) and reclaim its cache-only slots.
+    Returns slots freed.  (Recalled from 6.12's source, not re-read: see linux_6_12.py.)"""
+    g = st.g
+    ncl = g[G_NCLUSTERS]
+    n = g[G_NSLOTS]
     era = np.int64(st.k[K_ERA])
-    for ci in range(ncl):
+    freed = 0
+    for i in range(ncl):
+        ci = (g[G_FULLCL_CURSOR] + i) % ncl
         if st.clfree[ci] != 0:
             continue
+        g[G_FULLCL_CURSOR] = (ci + 1) % ncl  # the cluster goes to the tail of the list
         for s in range(ci * SWAPFILE_CLUSTER, min(n, (ci + 1) * SWAPFILE_CLUSTER)):
             st.c[C_EVENTS] += 1
             if sm.cache_only(np.int64(st.swap_map[s]), era) and st.sframe[s] >= 0:
                 freed += try_to_reclaim_swap(st, s, True, False, False)
+        break
     return freed
 
 
@@ -1132,6 +1141,7 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t):
     if not can_anon and not liu:
         return 0, t  # SCAN_FILE: no file pages here, nothing reclaimable
     freed = 0
+    submitted = 0
     # do_try_to_free_pages: priority DEF_PRIORITY (12) down to 0, scanning lru >> priority
     for prio in range(12, -1, -1):
         nscan = (g[G_LRU_N0] + g[G_LRU_N1]) >> prio
@@ -1147,17 +1157,22 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t):
             st.c[V_RECLAIM_SCANNED] += 1
             st.c[C_EVENTS] += 1
             done += 1
+            was_wb = st.fr[FR_FLAGS, f] & PG_WRITEBACK
             if shrink_folio(st, f, liu, t) == FREED:
                 freed += 1
                 t += cost(st, st.k[K_CPU_PAGEOUT])
             else:
                 if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
                     busy += 1
+                    if not was_wb:
+                        submitted += 1
                 t += cost(st, st.k[K_CPU_SCAN])
             advance_to(st, t)
-            if freed >= nr_to_reclaim:
+            # pages just submitted count toward this round (sc->nr.writeback); the caller
+            # throttles on them instead of writing out the whole LRU
+            if freed + submitted >= nr_to_reclaim:
                 break
-        if freed >= nr_to_reclaim:
+        if freed + submitted >= nr_to_reclaim:
             break
         if freed == 0 and done > 0 and busy == done:
             break  # nr.writeback == nr.taken: the caller throttles on writeback (6.1)

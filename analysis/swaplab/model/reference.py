@@ -52,10 +52,13 @@ def reference_engine() -> ModuleType:
 def run_reference(scenario: Any, policy: str = "linux-6.1",
                   knobs: Mapping[str, Any] | None = None, seed: int | None = None) -> Any:
     """Like :func:`swaplab.model.run_model`, with the reference engine."""
+    import numpy as np
+
     from swaplab.model import _scenario
     from swaplab.model.run import run
 
-    return run(_scenario(scenario), policy, knobs, seed, engine=reference_engine())
+    with np.errstate(over="ignore"):  # splitmix64 wraps on purpose, as in the jitted code
+        return run(_scenario(scenario), policy, knobs, seed, engine=reference_engine())
 
 
 def simulate_reference(scenario: Any, policy: str = "linux-6.1",

@@ -6,6 +6,9 @@ a fresh contiguous range), so ptes are one flat int32 array.  Each op row holds
 index in :meth:`Scenario.phase_labels` of the snapshot taken when the row ends, or -1.
 """
 
+# region() and frac() read the current allocation cursor on purpose:
+# ruff: noqa: B023
+
 from __future__ import annotations
 
 from dataclasses import dataclass

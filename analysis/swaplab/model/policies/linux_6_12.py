@@ -8,11 +8,12 @@
   (trylock): asynchronous, cluster-based, blind to memcg swap.max.
 - The per-cpu slots cache is still present (removed on the free path in 6.14, 4f79384a25d5).
 
-Source check: which of these is in Debian's 6.12 was marked *unverified* in linux-swap.md;
-the probe's kallsyms of 6.12.117 list ``swap_reclaim_full_clusters``, ``swap_reclaim_work``
-and ``alloc_swap_scan_cluster`` (qemu-capture.md), so both the allocation-time and the
-worker reclaim are modelled.  The model's allocator is a next-fit scan, not the per-order
-cluster lists.
+Source check: not re-read here (the search tools found no 6.12 swapfile.c in time), so the
+details are *unverified*: the probe's kallsyms of Debian 6.12.117 list
+``swap_reclaim_full_clusters``, ``swap_reclaim_work`` and ``alloc_swap_scan_cluster``
+(qemu-capture.md), so both the allocation-time reclaim (one full cluster per call, as
+``force=false`` is recalled to do) and the worker (all full clusters) are modelled.  The
+model's allocator is a next-fit scan, not the per-order cluster lists.
 """
 
 NAME = "linux-6.12"
