@@ -25,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--check", action="store_true",
                    help="only check that the patch applies (patch --dry-run); no build")
     sub.add_parser("list", help="list built kernels in the build cache")
+    c = sub.add_parser("clean", help="delete stale builds (inputs changed since); "
+                       "--trees also drops the source/object trees of current builds")
+    c.add_argument("--trees", action="store_true",
+                   help="keep bzImage/System.map/config of current builds, drop their trees")
     r = sub.add_parser("results", help="table of OOMs, orphans and scan cost from captures",
                        description="Summarise kernel captures (swaplab capture -o FILE.nc): "
                        "per scenario and kernel, OOM kills, orphans before/after the last "
@@ -39,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.kernel_verb == "list":
         return _list(kbuild)
+    if args.kernel_verb == "clean":
+        return _clean(kbuild, args.trees)
     if args.kernel_verb == "results":
         return _results(kbuild, args.files, args.per_repeat)
     spec = kbuild.make_spec(args.base, args.patch, args.debug)
@@ -112,4 +118,21 @@ def _results(kbuild, files: list[str], per_repeat: bool) -> int:  # noqa: ANN001
         ["scenario", "kernel"])["k"].sum()
     table["last_time_ms"] = table.pop("last_time_ns") / 1e6
     print(table.round(1).to_string())
+    return 0
+
+
+def _clean(kbuild, trees: bool) -> int:  # noqa: ANN001
+    import shutil
+
+    for b in kbuild.list_built_kernels():
+        try:
+            current = kbuild.build_dir(kbuild.parse_kernel_name(b.name)) == b.directory
+        except kbuild.KbuildError:
+            current = False
+        if not current:
+            shutil.rmtree(b.directory)
+            print(f"removed stale {b.name} {b.release}")
+        elif trees and (b.directory / "linux").exists():
+            kbuild.remove_tree(b)
+            print(f"removed the tree of {b.name} {b.release} (kept bzImage, System.map, config)")
     return 0
