@@ -11,7 +11,8 @@ HELP = "simulate a scenario in the Numba model under a policy; write compressed 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of the verb."""
-    parser.add_argument("scenario", help="scenario TOML file or standard scenario name")
+    parser.add_argument("scenario", nargs="?",
+                        help="scenario TOML file or standard scenario name")
     parser.add_argument("--policy", default="linux-6.1",
                         help="policy preset (default linux-6.1); see --list-policies")
     parser.add_argument("--set", dest="knobs", action="append", default=[],
@@ -61,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         for name, k in KNOBS.items():
             print(f"{name} = {k.default!r}  ({k.allowed()}): {k.doc}")
         return 0
+    if args.scenario is None:
+        raise ModelError("a SCENARIO (file or standard name) is required")
     if args.output is None:
         raise ModelError("-o OUT.nc is required")
     ds = simulate(args.scenario, policy=args.policy, knobs=_parse_knobs(args.knobs),
