@@ -14,6 +14,13 @@ details are *unverified*: the probe's kallsyms of Debian 6.12.117 list
 (qemu-capture.md), so both the allocation-time reclaim (one full cluster per call, as
 ``force=false`` is recalled to do) and the worker (all full clusters) are modelled.  The
 model's allocator is a next-fit scan, not the per-order cluster lists.
+
+Known mismatch: Debian 6.12 OOM-killed 3/3 runs of full-device-oom (qemu-capture.md); here
+the allocation-time reclaim and the worker free 1-1.3k orphans before the device is
+full and the next allocation survives (with ``alloc_full_cluster_reclaim=false`` too).  A
+likely reason is that 6.12 only scans clusters on its ``full_clusters`` list, while
+orphan slots sit in fragmented clusters (slot-cache holes); the model has no frag list.
+full-swap-oom (memcg swap.max, device not full) OOMs as measured.
 """
 
 NAME = "linux-6.12"
