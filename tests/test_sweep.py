@@ -197,13 +197,13 @@ def test_kill_9_then_resume_equals_uninterrupted(tiny_store, tmp_path):
     spec_path, ref_store, _ = tiny_store
     store = tmp_path / "killed.zarr"
     cmd = [str(ROOT / ".venv" / "bin" / "swaplab"), "sweep", str(spec_path), "-o", str(store),
-           "--workers", "1", "--threads", "1", "--points-per-chunk", "1", "--no-progress"]
+           "--workers", "1", "--threads", "1", "--points-per-chunk", "2", "--no-progress"]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     parts = sw.chunks_dir(store)
     deadline = time.monotonic() + 240
     try:
-        while len(list(parts.glob("chunk-*.nc"))) < 2:
+        while len(list(parts.glob("chunk-*.nc"))) < 1:
             assert proc.poll() is None, "the sweep ended before it could be killed"
             assert time.monotonic() < deadline, "no chunk finished in 240 s"
             time.sleep(0.2)
@@ -211,7 +211,7 @@ def test_kill_9_then_resume_equals_uninterrupted(tiny_store, tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     done_before = len(list(parts.glob("chunk-*.nc")))
-    assert done_before < 8, "the sweep finished before the kill"
+    assert done_before < 4, "the sweep finished before the kill"
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert f"{done_before} already done" in out.stdout or "already done" in out.stdout

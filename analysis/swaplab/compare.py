@@ -28,6 +28,7 @@ __all__ = [
     "compare",
     "find_traces",
     "load_dataset",
+    "model_for_trace",
     "policy_for_kernel",
     "format_table",
     "trace_dir",
@@ -97,6 +98,36 @@ def policy_for_kernel(release: str) -> str:
             return policy
     raise CompareError(f"no model policy for kernel release {release!r}; known: "
                        + ", ".join(p for p, _ in KERNEL_POLICIES))
+
+
+def model_for_trace(trace: dict[str, Any], cache_dir: str | Path | None = None) -> xr.Dataset:
+    """The model run matching a kernel trace (same scenario text, matching policy).
+
+    With ``cache_dir`` the run is kept there as netCDF and reused while the scenario, policy
+    and swaplab commit are the same (notebooks 03 and 04 share it).
+    """
+    from swaplab.model import simulate
+    from swaplab.scenario import scenario_from_text
+    from swaplab.schema import git_commit
+
+    policy = policy_for_kernel(trace["kernel"])
+    with xr.open_dataset(trace["path"]) as k:
+        text = str(k.attrs["scenario_toml"])
+    scn = scenario_from_text(text, source=str(trace["path"]))
+    path = None
+    if cache_dir:
+        path = Path(cache_dir) / f"{scn.name}__{policy}__{scn.sha256[:12]}.nc"
+        if path.exists():
+            with xr.open_dataset(path) as ds:
+                if ds.attrs.get("git_commit") == git_commit():
+                    return ds.load()
+    model = simulate(scn, policy)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        model.to_netcdf(tmp, engine="h5netcdf")
+        tmp.replace(path)
+    return model
 
 
 def _phase_names(ds: xr.Dataset, what: str) -> list[str]:

@@ -70,9 +70,13 @@ def notebook_parameters(name: str, out: Path, quick: bool) -> dict[str, Any]:
     figures = str(out / "figures")
     if name == "01-model-tour":
         return {"scenario": "writeback-orphans", "figures_dir": figures}
+    cache = str(out / "model-runs")
+    # quick: the traces of the scenarios the model runs fast
+    fast = ["full-swap-oom", "liu-repro", "plain-memcg-oom", "selftest-swap-max-peak"]
     if name == "03-kernel-validation":
-        return {"figures_dir": figures, "max_traces": 6 if quick else 0}
-    return {"sweeps_dir": str(out / "sweeps"), "figures_dir": figures}
+        return {"figures_dir": figures, "model_cache": cache, "scenarios": fast if quick else []}
+    return {"sweeps_dir": str(out / "sweeps"), "figures_dir": figures, "model_cache": cache,
+            "trace_scenarios": fast if quick else []}
 
 
 def execute_notebook(name: str, out_dir: str, parameters: dict[str, Any],
