@@ -79,3 +79,36 @@ def test_capture_on_dask_cluster_then_resumes_from_cache(tmp_path, monkeypatch):
     ds2 = run_mod.capture(scn, "6.1", repeats=2, trace="none", jobs=2, progress=again.append)
     assert all(r.cached for r in again)
     assert float(ds2["pswpout_end"].sum()) == float(ds["pswpout_end"].sum())
+
+
+@pytest.mark.qemu
+def test_broken_module_is_a_one_line_setup_failure(tmp_path):
+    # a real boot whose module list holds a file that is not a module: insmod fails in /init
+    _need_qemu()
+    from dataclasses import replace
+
+    from swaplab.capture.kernels import CaptureError, resolve_kernel
+    from swaplab.capture.qemu import run_guest
+    from swaplab.scenario import load_scenario
+
+    bogus = tmp_path / "bogus.ko"
+    bogus.write_bytes(b"not an ELF module\n")
+    kernel = resolve_kernel("6.1")
+    broken = replace(kernel, modules=(*kernel.modules, bogus))
+    with pytest.raises(CaptureError) as err:
+        run_guest(broken, load_scenario(SMOKE), tmp_path / "run", trace="none")
+    assert "\n" not in str(err.value)
+    assert "guest setup failed: insmod bogus failed" in str(err.value)
+
+
+@pytest.mark.qemu
+def test_hung_guest_is_killed_and_reported(tmp_path):
+    # a wall-clock limit far below the boot time: QEMU is killed, the error says where it was
+    _need_qemu()
+    from swaplab.capture.kernels import CaptureError, resolve_kernel
+    from swaplab.capture.qemu import run_guest
+    from swaplab.scenario import load_scenario
+
+    with pytest.raises(CaptureError, match=r"guest hung .*killed after 2 s"):
+        run_guest(resolve_kernel("6.1"), load_scenario(SMOKE), tmp_path / "run", trace="none",
+                  timeout=2)
