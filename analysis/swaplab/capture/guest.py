@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import re
 import shutil
 import subprocess
 import tempfile
@@ -20,8 +21,8 @@ from typing import Any
 from swaplab.capture.kernels import KERNELS_DIR, CaptureError, KernelImage, _locked, cache_dir
 from swaplab.scenario import MIB_PAGES, Phase, Scenario
 
-__all__ = ["check_runnable", "encode_workload", "run_conf", "base_initramfs", "run_cpio",
-           "GUEST_DIR"]
+__all__ = ["check_runnable", "encode_workload", "guest_name", "run_conf", "base_initramfs",
+           "run_cpio", "GUEST_DIR"]
 
 GUEST_DIR = KERNELS_DIR / "guest"
 GUEST_SOURCES = ("init.sh", "swapwl.c", "sampler.c", "sample.h", "kprobes.txt")
@@ -79,6 +80,11 @@ def _encode_phase(ph: Phase, names: dict[str, int], out: list[str]) -> None:
         raise CaptureError(f"op {ph.op!r} has no guest encoding")
 
 
+def guest_name(name: str) -> str:
+    """A process name as the guest writes it (whitespace -> '_', at most 60 characters)."""
+    return re.sub(r"\s", "_", name)[:60]
+
+
 def encode_workload(scn: Scenario) -> str:
     """The scenario's processes and phases in swapwl's line format.
 
@@ -88,7 +94,7 @@ def encode_workload(scn: Scenario) -> str:
     out = ["swaplab-workload 1", f"seed {scn.seed}", f"thp {int(scn.machine['thp'])}"]
     idx = 0
     for proc in scn.processes:
-        out.append(f"P {proc.name.replace(' ', '_')}")
+        out.append(f"P {guest_name(proc.name)}")
         names: dict[str, int] = {}
         for ph in proc.phases:
             _encode_phase(ph, names, out)

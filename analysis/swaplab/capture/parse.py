@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from swaplab.capture.guest import guest_name
 from swaplab.capture.kernels import CaptureError
 from swaplab.scenario import Scenario
 
@@ -396,7 +397,7 @@ def parse_run(run_dir: Path, scn: Scenario) -> xr.Dataset:
     data_vars["phase_end_time"] = ("phase", end_t)
 
     # processes: exit status, signal, OOM kill
-    procs = [p.name.replace(" ", "_") for p in scn.processes]
+    procs = [guest_name(p.name) for p in scn.processes]
     if [e["name"] for e in snaps.exits] != procs:
         raise CaptureError(f"{run_dir.name}: process exits {[e['name'] for e in snaps.exits]} "
                            f"do not match the scenario's processes {procs}")
