@@ -239,14 +239,24 @@ def sweep_lines(store: xr.Dataset, x: str, var: str, phase: str | int = -1,
     return ax.figure
 
 
-def error_heatmap(tables: pd.DataFrame, value: str = "rel") -> Any:
-    """Model-vs-kernel error (``rel`` by default) per scenario/kernel and variable."""
+ERROR_VARS = ("swap_used", "swap_cached", "swap_orphans", "memcg_current",
+              "memcg_swap_current", "pswpout", "pswpin", "memcg_oom_kill")
+
+
+def error_heatmap(tables: pd.DataFrame, value: str = "rel",
+                  variables: Sequence[str] = ERROR_VARS) -> Any:
+    """Model-vs-kernel error (``rel`` by default) per scenario/kernel and variable (blank:
+    the kernel's value is 0 throughout, so a relative error is undefined)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    pivot = tables.pivot_table(index=["scenario", "kernel"], columns="variable", values=value)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * pivot.shape[1], 1.2 + 0.4 * pivot.shape[0]))
+    tables = tables[tables["variable"].isin(variables)]
+    pivot = tables.pivot_table(index=["scenario", "kernel"], columns="variable", values=value,
+                               dropna=False)
+    pivot = pivot[[v for v in variables if v in pivot.columns]]
+    fig, ax = plt.subplots(figsize=(3.0 + 1.0 * pivot.shape[1], 1.5 + 0.42 * pivot.shape[0]))
     sns.heatmap(pivot, ax=ax, vmin=0, vmax=1, cmap="mako_r", annot=True, fmt=".2f",
+                annot_kws={"size": 8},
                 cbar_kws={"label": f"{value} error (|model - kernel| / |kernel|)"})
     ax.set_xlabel("variable")
     ax.set_ylabel("scenario, kernel")
