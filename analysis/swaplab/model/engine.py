@@ -679,7 +679,7 @@ def swap_reclaim_full_clusters(st):
     return freed
 
 
-@jit
+@jit(nrt=True)
 def get_swap_page(st):
     """folio_alloc_swap()/get_swap_page(): a slot holding the cache reference, or -1.
 
@@ -1257,7 +1257,7 @@ def scan_free_slot(st, s):
     return 0
 
 
-@jit
+@jit(nrt=True)
 def policy_scan(st, t):
     """The synchronous scan (before OOM).  In 'lock' mode each candidate waits for its page
     lock and writeback (lock_page + folio_wait_writeback).  Returns (freed, time after)."""
@@ -1275,7 +1275,7 @@ def policy_scan(st, t):
     return freed, t
 
 
-@jit
+@jit(nrt=True)
 def policy_scan_worker(st):
     """The asynchronous worker (6.12 swap_reclaim_work): trylock only, never sleeps here."""
     out = np.empty(max(st.g[G_NSLOTS], st.g[G_NFRAMES]), dtype=np.int32)
@@ -1567,7 +1567,8 @@ O_CODE, O_PROC, O_LABEL, O_LO, O_HI, O_A, O_B, O_C = 0, 1, 2, 3, 4, 5, 6, 7
 
 @jit
 def page_order(st, lo, hi, random):
-    """Pages lo..hi-1 in sequence, or in a random order (Fisher-Yates in the model's RNG)."""
+    """Pages lo..hi-1 in sequence, or in a random order (Fisher-Yates in the model's RNG),
+    in ``st.perm[:n]``; returns n."""
     n = hi - lo
     perm = st.perm
     for i in range(n):
@@ -1578,7 +1579,7 @@ def page_order(st, lo, hi, random):
             tmp = perm[i]
             perm[i] = perm[j]
             perm[j] = tmp
-    return perm[:n]
+    return n
 
 
 @jit
@@ -1601,10 +1602,10 @@ def op_alloc(st, lo, hi, t):
 @jit
 def op_access(st, lo, hi, write, random, t):
     """touch/readback: fault every page in order."""
-    order = page_order(st, lo, hi, random)
-    for i in range(order.shape[0]):
+    n = page_order(st, lo, hi, random)
+    for i in range(n):
         advance_to(st, t)
-        t = fault_page(st, order[i], write, t)
+        t = fault_page(st, st.perm[i], write, t)
         if st.g[G_KILLED]:
             return t
     return t
@@ -1852,7 +1853,7 @@ def snapshot(st, label, t):
         st.snap_t[label] = t / 1e9
 
 
-@jit
+@jit(nrt=True)
 def run_ops(st, ops, fops, procs, child_base):
     """Run every op of every process, then drain I/O; returns the end time (ns)."""
     g = st.g

@@ -23,7 +23,7 @@ def new_lru_state(capacity: int) -> E.State:
                        1.0, 1.0)
 
 
-@jit
+@jit(nrt=True)
 def _run(st, trace, where):
     misses = 0
     owner = np.full(st.g[E.G_NFRAMES], -1, dtype=np.int64)
