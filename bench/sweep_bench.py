@@ -1,6 +1,8 @@
 """Sweep engine benchmark: papermill overhead share, 2-worker vs 1-worker speed-up, points/s.
 
-    .venv/bin/python bench/sweep_bench.py [--spec policies] [--quick] [--json]
+    .venv/bin/python bench/sweep_bench.py [--spec bench|NAME|PATH] [--quick] [--json]
+
+The default spec ("bench") is oom-limits with 12 seeds (840 points, several 30 s chunks).
 
 Runs the same sweep twice into fresh stores (1 worker, then 2 workers; one Numba thread per
 chunk each time) on a Dask LocalCluster.  Overhead = chunk wall time (papermill: kernel start,
@@ -37,20 +39,38 @@ def one_run(spec: str, store: Path, workers: int, quick: bool, ppc: int | None) 
             "points_per_s": res.plan.n_points / wall, "n_points": res.plan.n_points}
 
 
+BENCH_SPEC = """\
+[sweep]
+name = "bench"
+scenario = "full-swap-oom"
+chunk_seconds = 30
+
+[grid]
+policy = ["linux-6.1", "hugh-scan"]
+"memcg.memory_max_mib" = [32, 48, 64, 96, 128]
+"memcg.swap_max_mib" = [8, 16, 24, 32, 48, 64, 96]
+seed = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+"""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--spec", default="policies", help="sweep spec (standard name or path)")
+    ap.add_argument("--spec", default="bench", help="sweep spec: 'bench', a standard name or a "
+                    "path")
     ap.add_argument("--quick", action="store_true", help="the spec's [quick] axes")
     ap.add_argument("--points-per-chunk", type=int, default=None,
                     help="fix the chunking (default: the spec's, >= 30 s per chunk)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="swaplab-bench-") as d:
+        if args.spec == "bench":
+            args.spec = str(Path(d) / "bench.toml")
+            Path(args.spec).write_text(BENCH_SPEC)
         one = one_run(args.spec, Path(d) / "w1.zarr", 1, args.quick, args.points_per_chunk)
         ppc = one["points_per_chunk"]  # same chunks for the 2-worker run
         two = one_run(args.spec, Path(d) / "w2.zarr", 2, args.quick, ppc)
     out = {
-        "spec": args.spec, "quick": args.quick, "n_points": one["n_points"],
+        "spec": Path(args.spec).stem, "quick": args.quick, "n_points": one["n_points"],
         "chunks": one["chunks"], "points_per_chunk": ppc,
         "wall_1_worker_s": round(one["wall_s"], 1), "wall_2_workers_s": round(two["wall_s"], 1),
         "speedup_2_vs_1": round(one["wall_s"] / two["wall_s"], 2),
