@@ -679,7 +679,7 @@ def swap_reclaim_full_clusters(st):
     return freed
 
 
-@jit(nrt=True)
+@jit
 def get_swap_page(st):
     """folio_alloc_swap()/get_swap_page(): a slot holding the cache reference, or -1.
 
@@ -709,9 +709,10 @@ def get_swap_page(st):
         return -1
     if st.k[K_ALLOC_FULL_CLUSTER] != 0.0 and vm_swap_full(st):
         swap_reclaim_full_clusters(st)
-    tmp = np.empty(1, dtype=np.int32)
-    if scan_swap_map_slots(st, 1, tmp) == 1:
-        return tmp[0]
+    # the per-cpu cache is empty here (drained, or unused), so its first entry serves as
+    # the one-slot buffer: no allocation, hence no NRT reference counting on every call
+    if scan_swap_map_slots(st, 1, out) == 1:
+        return out[0]
     return -1
 
 
@@ -823,12 +824,20 @@ def io_pending(st):
 
 @jit
 def count_orphans(st):
-    """swap_orphans: swap cache pages with no pte and swap count 0."""
+    """swap_orphans: swap cache pages with no pte and swap count 0.
+
+    Stops after the last swap cache frame: only add_to_swap_cache sets PG_SWAPCACHE, and
+    it counts it in G_NR_SWAPCACHE, so the count never misses a flagged frame."""
     n = 0
+    seen = 0
+    total = st.g[G_NR_SWAPCACHE]
     fr = st.fr
     for f in range(st.g[G_NFRAMES]):
-        if (fr[FR_FLAGS, f] & PG_SWAPCACHE) and fr[FR_MAPCOUNT, f] == 0:
-            if slot_count(st, fr[FR_SLOT, f]) == 0:
+        if seen >= total:
+            break
+        if fr[FR_FLAGS, f] & PG_SWAPCACHE:
+            seen += 1
+            if fr[FR_MAPCOUNT, f] == 0 and slot_count(st, fr[FR_SLOT, f]) == 0:
                 n += 1
     return n
 
