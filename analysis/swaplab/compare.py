@@ -30,6 +30,9 @@ __all__ = [
     "load_dataset",
     "model_for_trace",
     "policy_for_kernel",
+    "policy_outcomes",
+    "policy_agreement",
+    "describe_policy_outcomes",
     "format_table",
     "trace_dir",
 ]
@@ -128,6 +131,196 @@ def model_for_trace(trace: dict[str, Any], cache_dir: str | Path | None = None) 
         model.to_netcdf(tmp, engine="h5netcdf")
         tmp.replace(path)
     return model
+
+
+# The patch's rule (kernels/README.md, "hugh-scan"; module defaults threshold=32, memcg_filter=1,
+# wait_writeback=2, batch=0) as model knobs.  ``scan_when="sync"`` scans before the OOM in the
+# model's one charge path, i.e. before a memcg OOM and before a global OOM, like the patch's two
+# hooks.  The model has no memcg filter knob: it always walks the whole swap_map (the filter
+# only narrows candidates to the limiting memcg's subtree; the patched-kernel scenarios have
+# one memcg, so nothing changes).  Writeback mode 2 ("skip folios under writeback, and wait for
+# one when a scan freed nothing") has no exact knob either: the closest is
+# ``scan_lock="trylock"`` (mode 0, skip them), since the model's charge path already throttles
+# on pending writeback (reclaim_throttle) before it reaches the scan, which is what mode 2's
+# single wait buys the kernel; ``"lock"`` (mode 1, wait on each) would overstate the wait.
+HUGH_SCAN_PATCH_KNOBS: dict[str, Any] = {
+    "scan_trigger": "really_full", "scan_threshold_pages": 32, "scan_memcg_headroom": True,
+    "scan_when": "sync", "scan_what": "swap_map", "scan_batch": 0, "scan_lock": "trylock",
+}
+PATCHED_SCENARIOS = ("full-swap-oom", "full-swap-oom-lowered", "full-device-oom",
+                     "no-orphan-control", "plain-memcg-oom")
+ORPHAN_SCENARIOS = ("full-swap-oom", "full-swap-oom-lowered", "full-device-oom")
+PATCHED_POLICIES = {"6.1+none": "linux-6.1", "6.1+hugh-scan": "hugh-scan"}
+
+
+def _kernel_label(trace: dict[str, Any]) -> str:
+    """``6.1+hugh-scan`` from a patched trace's file name (``<scenario>__<kernel>.nc``)."""
+    stem = Path(trace["path"]).stem
+    return stem.split("__", 1)[1] if "__" in stem else str(trace["kernel"])
+
+
+def _run_outcomes(ds: xr.Dataset, freed_var: str, slots_var: str) -> list[dict[str, float]]:
+    """Per run (kernel repeat or model seed): OOM kill in the last process, orphans at the
+    previous process's exit, and the scan's freed slots / slots scanned in the last process."""
+    names = _phase_names(ds, "dataset")
+    procs = [n.split(":")[0] for n in names]
+    first_of_last = procs.index(procs[-1])
+    before = first_of_last - 1 if first_of_last > 0 else None
+    last = len(names) - 1
+    runs = ds["repeat"].values if "repeat" in ds.dims else [None]
+    out = []
+    for r in runs:
+        sel = ds.sel(repeat=r) if r is not None else ds
+
+        def delta(var: str, sel: xr.Dataset = sel) -> float:
+            name = f"{var}_end"
+            if name not in sel:
+                return float("nan")
+            end = float(sel[name].isel(phase=last))
+            return end - float(sel[name].isel(phase=before)) if before is not None else end
+
+        orphans = (float(sel["swap_orphans_end"].isel(phase=before))
+                   if before is not None and "swap_orphans_end" in sel else float("nan"))
+        out.append({"oom_killed": bool(delta("memcg_oom_kill") > 0),
+                    "orphans_before": orphans,
+                    "freed": delta(freed_var), "slots_scanned": delta(slots_var)})
+    return out
+
+
+def policy_outcomes(traces: Sequence[dict[str, Any]] | None = None, seeds: int | None = None,
+                    debug: bool = False, threads: int | None = None) -> Any:
+    """Patched kernels vs the model's presets, side by side (issue 5).
+
+    For each patched-kernel trace (:data:`PATCHED_SCENARIOS` x ``6.1+none`` / ``6.1+hugh-scan``,
+    plus ``6.1+hugh-scan+debug`` with ``debug=True``) one ``source="kernel"`` row, and one
+    ``source="model"`` row: the matching preset (``linux-6.1`` / ``hugh-scan``, the latter with
+    :data:`HUGH_SCAN_PATCH_KNOBS`) over seeds 1..N, N = the trace's repeats (or ``seeds``).
+
+    Columns: scenario, kernel, policy, source, runs, runs_oom_killed, oom_fraction,
+    orphans_before (mean pages at the orphan maker's exit, NaN for one-process scenarios),
+    freed (mean slots freed by the scan in the last process: kernel
+    ``extra_swap_orphan_scan_freed``, model ``policy_freed``; NaN/0 without a scan),
+    slots_scanned (mean, same sources).  Empty when no patched trace is shipped.
+    """
+    import pandas as pd
+
+    from swaplab.model import simulate_batch
+    from swaplab.scenario import scenario_from_text
+
+    kernels = dict(PATCHED_POLICIES)
+    if debug:
+        kernels["6.1+hugh-scan+debug"] = "hugh-scan"
+    if traces is None:
+        traces = find_traces(trace_dir() / "patched")
+    chosen = []
+    for tr in traces:
+        label = _kernel_label(tr)
+        if tr["scenario"] in PATCHED_SCENARIOS and label in kernels:
+            chosen.append((tr, label, kernels[label]))
+    rows: list[dict[str, Any]] = []
+    points, owners = [], []
+    for tr, label, policy in chosen:
+        kds = load_dataset(tr["path"])
+        runs = _run_outcomes(kds, "extra_swap_orphan_scan_freed",
+                             "extra_swap_orphan_scan_slots_scanned")
+        rows.append({"scenario": tr["scenario"], "kernel": label, "policy": policy,
+                     "source": "kernel", "runs": runs})
+        scn = scenario_from_text(str(kds.attrs["scenario_toml"]), source=str(tr["path"]))
+        knobs = HUGH_SCAN_PATCH_KNOBS if policy == "hugh-scan" else None
+        n = int(seeds) if seeds else len(runs)
+        for seed in range(1, n + 1):
+            points.append((scn, policy, knobs, seed))
+            owners.append(len(rows))
+        rows.append({"scenario": tr["scenario"], "kernel": label, "policy": policy,
+                     "source": "model", "runs": []})
+    for i, mds in zip(owners, simulate_batch(points, threads=threads), strict=True):
+        rows[i]["runs"] += _run_outcomes(mds, "policy_freed", "policy_scan_slots")
+    table = []
+    for row in rows:
+        runs = pd.DataFrame(row.pop("runs"))
+        n = len(runs)
+        killed = int(runs["oom_killed"].sum()) if n else 0
+        table.append({**row, "runs": n, "runs_oom_killed": killed,
+                      "oom_fraction": killed / n if n else float("nan"),
+                      "orphans_before": runs["orphans_before"].mean() if n else float("nan"),
+                      "freed": runs["freed"].mean() if n else float("nan"),
+                      "slots_scanned": runs["slots_scanned"].mean() if n else float("nan")})
+    cols = ["scenario", "kernel", "policy", "source", "runs", "runs_oom_killed", "oom_fraction",
+            "orphans_before", "freed", "slots_scanned"]
+    df = pd.DataFrame(table, columns=cols)
+    order = {s: i for i, s in enumerate(PATCHED_SCENARIOS)}
+    korder = {k: i for i, k in enumerate(kernels)}
+    df = df.sort_values(["scenario", "kernel", "source"],
+                        key=lambda c: c.map(order) if c.name == "scenario"
+                        else c.map(korder) if c.name == "kernel" else c)
+    return df.reset_index(drop=True)
+
+
+def policy_agreement(outcomes: Any) -> Any:
+    """Per (scenario, kernel): kernel and model OOM-killed runs and whether the majority
+    outcome (OOM-killed in more than half the runs, yes/no) is the same in both."""
+    import pandas as pd
+
+    rows = []
+    for (scn, kernel), g in outcomes.groupby(["scenario", "kernel"], sort=False):
+        by = g.set_index("source")
+        if not {"kernel", "model"} <= set(by.index):
+            continue
+        k, m = by.loc["kernel"], by.loc["model"]
+        k_oom = 2 * int(k["runs_oom_killed"]) > int(k["runs"])
+        m_oom = 2 * int(m["runs_oom_killed"]) > int(m["runs"])
+        rows.append({"scenario": scn, "kernel": kernel, "policy": k["policy"],
+                     "kernel_oom": f"{int(k['runs_oom_killed'])}/{int(k['runs'])}",
+                     "model_oom": f"{int(m['runs_oom_killed'])}/{int(m['runs'])}",
+                     "kernel_majority_oom": k_oom, "model_majority_oom": m_oom,
+                     "agree": k_oom == m_oom})
+    return pd.DataFrame(rows, columns=["scenario", "kernel", "policy", "kernel_oom",
+                                       "model_oom", "kernel_majority_oom",
+                                       "model_majority_oom", "agree"])
+
+
+def describe_policy_outcomes(outcomes: Any) -> str:
+    """A Markdown paragraph on :func:`policy_outcomes`, every number computed from it."""
+    ag = policy_agreement(outcomes)
+    if ag.empty:
+        return ("**No patched-kernel traces** in `data/traces/patched/`: nothing to compare "
+                "(capture them as in `kernels/README.md`, \"Patched kernels\").")
+
+    def runs(src: str, kernel: str, orphan: bool) -> str:
+        sel = outcomes[(outcomes["source"] == src) & (outcomes["kernel"] == kernel)
+                       & (outcomes["scenario"].isin(ORPHAN_SCENARIOS) == orphan)]
+        return f"{int(sel['runs_oom_killed'].sum())}/{int(sel['runs'].sum())}"
+
+    parts = []
+    for kernel in dict.fromkeys(ag["kernel"]):
+        parts.append(f"**{kernel}**: orphan scenarios OOM-killed in {runs('kernel', kernel, True)}"
+                     f" kernel runs vs {runs('model', kernel, True)} model runs; controls "
+                     f"{runs('kernel', kernel, False)} vs {runs('model', kernel, False)}")
+    n_agree = int(ag["agree"].sum())
+    text = ("OOM-killed runs in the last process, kernel vs model. " + "; ".join(parts) + ". "
+            f"The model's majority outcome (OOM or not) matches the kernel's in {n_agree} of "
+            f"{len(ag)} (scenario, kernel) cases")
+    bad = ag[~ag["agree"]]
+    if bad.empty:
+        text += ": the `hugh-scan` preset set to the patch's rule predicts where the patch " \
+                "removes the OOM and where it must not."
+    else:
+        text += "; it disagrees on " + ", ".join(
+            f"{r.scenario} on {r.kernel} (kernel {r.kernel_oom}, model {r.model_oom})"
+            for r in bad.itertuples()) + "."
+    scanned = outcomes[(outcomes["policy"] == "hugh-scan")
+                       & outcomes["scenario"].isin(ORPHAN_SCENARIOS)]
+    freed = scanned.groupby("source")["freed"].mean()
+    if {"kernel", "model"} <= set(freed.index):
+        text += (f" Orphans freed by the scan (mean pages per run over the orphan scenarios): "
+                 f"kernel {freed['kernel']:.0f}, model {freed['model']:.0f}")
+        if freed["model"] > 1.5 * freed["kernel"]:
+            text += (": the model frees more because its charge path waits for pending "
+                     "writeback before it scans, while on the kernel many orphans are still "
+                     "under writeback when the scan runs (and are skipped).")
+        else:
+            text += "."
+    return text
 
 
 def _phase_names(ds: xr.Dataset, what: str) -> list[str]:

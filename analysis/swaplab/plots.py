@@ -24,6 +24,7 @@ __all__ = [
     "model_vs_kernel",
     "oom_heatmap",
     "orphans_by_policy",
+    "patched_oom",
     "policy_cost",
     "runs_frame",
     "error_heatmap",
@@ -293,6 +294,38 @@ def model_vs_kernel(model: xr.Dataset, kernel: xr.Dataset,
                  f"{kernel.attrs.get('kernel_release', '')}")
     fig.tight_layout()
     return fig
+
+
+def patched_oom(outcomes: pd.DataFrame) -> Any:
+    """OOM-killed runs (fraction) per scenario: kernel vs model, unpatched 6.1 vs hugh-scan.
+
+    ``outcomes`` is :func:`swaplab.compare.policy_outcomes`; bars are labelled with the
+    ``killed/runs`` counts.
+    """
+    import seaborn as sns
+
+    df = outcomes.copy()
+    df["kernel (model preset)"] = df["kernel"] + " (" + df["policy"] + ")"
+    scenarios = list(dict.fromkeys(df["scenario"]))
+    g = sns.catplot(data=df, kind="bar", x="scenario", y="oom_fraction", hue="source",
+                    hue_order=["kernel", "model"], col="kernel (model preset)",
+                    order=scenarios, errorbar=None, height=3.8, aspect=1.3, legend_out=True)
+    for ax in g.axes.flat:
+        col = ax.get_title().split(" = ", 1)[-1]
+        sub = df[df["kernel (model preset)"] == col]
+        for container, src in zip(ax.containers, ["kernel", "model"], strict=False):
+            part = sub[sub["source"] == src].set_index("scenario")
+            labels = [f"{int(part.at[s, 'runs_oom_killed'])}/{int(part.at[s, 'runs'])}"
+                      if s in part.index else "" for s in scenarios]
+            ax.bar_label(container, labels=labels, fontsize=8, padding=1)
+        ax.set_ylim(0, 1.15)
+        ax.tick_params(axis="x", rotation=30)
+        for t in ax.get_xticklabels():
+            t.set_horizontalalignment("right")
+    g.set_axis_labels("scenario", "OOM-killed runs (fraction of runs)")
+    g.set_titles(col_template="{col_name}")
+    g.figure.suptitle("OOM kill in the last process: patched kernels vs model presets", y=1.03)
+    return g.figure
 
 
 def save_figure(fig: Any, directory: str | Path, name: str, dpi: int = 110) -> Path:
