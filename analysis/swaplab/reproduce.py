@@ -14,8 +14,6 @@ Reruns resume: finished sweep chunks are not computed again.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import sys
 import time
@@ -98,21 +96,6 @@ def execute_notebook(name: str, out_dir: str, parameters: dict[str, Any],
     return name, "", time.perf_counter() - t0
 
 
-@contextlib.contextmanager
-def _cluster(workers: int, threads: int) -> Any:
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR,
-                           env={"NUMBA_NUM_THREADS": str(threads)})
-    client = Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
-
-
 def reproduce(out: str | Path | None = None, quick: bool = False, workers: int | None = None,
               progress: bool = True, specs: Sequence[str | Path] | None = None,
               notebook_overrides: Mapping[str, Mapping[str, Any]] | None = None
@@ -126,7 +109,7 @@ def reproduce(out: str | Path | None = None, quick: bool = False, workers: int |
     from concurrent.futures import ThreadPoolExecutor
 
     from swaplab.report import render_report
-    from swaplab.sweep import run_sweep, standard_sweeps
+    from swaplab.sweep import dask_client, run_sweep, standard_sweeps
 
     t_all = time.perf_counter()
     out = Path(out) if out else ROOT / "results" / ("quick" if quick else "")
@@ -167,7 +150,7 @@ def reproduce(out: str | Path | None = None, quick: bool = False, workers: int |
              f"({r.skipped} already done), {time.perf_counter() - t0:.0f} s")
         return r
 
-    with _cluster(workers, threads) as client:
+    with dask_client(None, workers, threads) as client:
         early = [client.submit(execute_notebook, name, str(nb_dir), params(name), pure=False)
                  for name in NOTEBOOKS if name != "04-paper"]
         note(f"running {len(spec_paths)} sweep(s) and notebooks 01, 03 on {workers} worker(s)")

@@ -899,7 +899,9 @@ def _check_kernel(kernel_name: str) -> None:
 
 
 @contextlib.contextmanager
-def _dask_client(scheduler: str | None, workers: int, threads: int, client: Any = None) -> Any:
+def dask_client(scheduler: str | None, workers: int, threads: int, client: Any = None) -> Any:
+    """A Dask client: ``client`` itself, one for ``scheduler``, or a LocalCluster started here
+    (one thread per worker process, ``NUMBA_NUM_THREADS`` set explicitly)."""
     from distributed import Client, LocalCluster
 
     if client is not None:  # the caller's client (shared by several sweeps)
@@ -1007,7 +1009,7 @@ def run_sweep(spec_path: str | Path, store: str | Path, *, workers: int | None =
         else:
             from distributed import as_completed
 
-            with _dask_client(scheduler, workers, threads, client) as dask:
+            with dask_client(scheduler, workers, threads, client) as dask:
                 futures = [dask.submit(execute_chunk, spec_file, c, *args, pure=False,
                                          key=f"swaplab-chunk-{spec.sha256[:8]}-{c}")
                            for c in todo]

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from swaplab.capture.kernels import sha256_file
 from swaplab.errors import SwaplabError
 
 __all__ = [
@@ -146,15 +147,6 @@ def fragment_paths(spec: KernelSpec) -> list[Path]:
 
 def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 of a file, streamed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def config_hash(spec: KernelSpec) -> str:

@@ -248,7 +248,8 @@ def _vkey(version: str) -> tuple[Any, ...]:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", version))
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """sha256 of a file, streamed (package pins, build outputs, shipped traces)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -302,7 +303,7 @@ def _fetch(name: str, spec: dict[str, Any], root: Path) -> KernelImage:
     unpacked.mkdir(parents=True)
     for p in packages:
         deb = apt.download(p["package"], p["version"], dest / "debs")
-        got = _sha256(deb)
+        got = sha256_file(deb)
         if got != p["sha256"]:
             raise CaptureError(f"{deb.name}: sha256 {got} does not match the pinned "
                                f"{p['sha256']}")

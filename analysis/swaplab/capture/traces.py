@@ -20,6 +20,7 @@ from swaplab.capture.kernels import (
     cache_dir,
     debian_kernel_names,
     resolve_kernel,
+    sha256_file,
 )
 from swaplab.capture.run import capture, clear_cache_for, write_netcdf
 from swaplab.scenario import load_scenario, standard_scenarios
@@ -47,10 +48,6 @@ def _lock_path(out: Path) -> Path:
     path = cache_dir() / "locks" / f"manifest-{key}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _file_sha256(p: Path) -> str:
-    return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
 def capture_standard_set(out: Path, *, kernels: list[str] | None = None, repeats: int = 3,
@@ -104,7 +101,7 @@ def capture_standard_set(out: Path, *, kernels: list[str] | None = None, repeats
             "failed_repeats": failed,
             "trace": trace,
             "sample_ms": sample_ms,
-            "file_sha256": _file_sha256(path),
+            "file_sha256": sha256_file(path),
             "bytes": path.stat().st_size,
         }
         with _locked(_lock_path(out)):  # batches for other kernels may share the folder
