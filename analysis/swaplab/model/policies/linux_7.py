@@ -10,14 +10,8 @@
   writeback race and OOM in full-swap-oom, which this preset reproduces.
 """
 
+from swaplab.model.policies import linux_6_12
+
 NAME = "linux-7"
-KNOBS = {
-    "slots_cache": False,
-    "slots_cache_free": False,
-    "alloc_full_cluster_reclaim": True,
-    "scan_trigger": "device_full",
-    "scan_memcg_headroom": False,
-    "scan_when": "async",
-    "scan_what": "full_clusters",
-    "scan_lock": "trylock",
-}
+# 6.12's rules, less the per-cpu slots cache (allocation and free path)
+KNOBS = {**linux_6_12.KNOBS, "slots_cache": False, "slots_cache_free": False}
