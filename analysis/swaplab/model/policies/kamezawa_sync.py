@@ -7,13 +7,8 @@ is freed at zap time.  Base: linux-2.6.31.  Modelled as lock mode 'lock' in zap 
 wait for PG_writeback; the wait shows in ``lock_wait_us``.
 """
 
+from swaplab.model.policies import linux_2_6_31
+
 NAME = "kamezawa-sync"
-KNOBS = {
-    "era": "2.6.31",
-    "slots_cache": False,
-    "slots_cache_free": False,
-    "alloc_reclaim": True,
-    "swap_full_memcg": False,
-    "zap_lock": "lock",
-    "zap_wait_writeback": True,
-}
+# 2.6.31's rules, with free_swap_and_cache taking lock_page and waiting out writeback
+KNOBS = {**linux_2_6_31.KNOBS, "zap_lock": "lock", "zap_wait_writeback": True}
