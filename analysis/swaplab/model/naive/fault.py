@@ -1,0 +1,148 @@
+"""Page faults: present pages, swap-in (do_swap_page) and swap readahead (mm/memory.c,
+mm/swap_state.c; 6.1)."""
+
+from __future__ import annotations
+
+from swaplab.model.naive import clock, mm, reclaim, swapcache, swapslots
+from swaplab.model.naive.machine import Machine
+from swaplab.model.naive.mem import INACTIVE
+
+
+def swapin_nr_pages(m: Machine, offset: int) -> int:
+    """__swapin_nr_pages(): the readahead window from the hits since the last one; 1 (or 2
+    next to the previous fault) without hits, else a power of two >= 4, capped at
+    1 << page_cluster and never below half the last window (mm/swap_state.c, 6.1)."""
+    ra = m.ra
+    max_pages = 1 << m.page_cluster
+    if max_pages <= 1:
+        return 1
+    hits, ra.hits = ra.hits, 0
+    pages = hits + 2
+    if pages == 2:
+        if offset != ra.prev_offset + 1 and offset != ra.prev_offset - 1:
+            pages = 1
+    else:
+        roundup = 4
+        while roundup < pages:
+            roundup <<= 1
+        pages = roundup
+    pages = max(min(pages, max_pages), ra.prev_win // 2)
+    ra.prev_win = pages
+    ra.prev_offset = offset
+    return pages
+
+
+def read_swap_cache_async(m: Machine, off: int, t: int) -> None:
+    """__read_swap_cache_async() for a readahead slot: skipped if cached already or no
+    swap pte references it; the page is charged without reclaim, added to the swap cache
+    (swapcache_prepare: SWAP_HAS_CACHE) and its read started (6.1)."""
+    si = m.swap
+    if off in si.swap_cache or si.swap_map[off] == 0 or si.count(off) == 0:
+        return
+    page, _ = reclaim.try_charge(m, t, False)
+    if page is None:
+        return
+    si.store(off, si.count(off), True)
+    swapcache.add_to_swap_cache(m, page, off)
+    page.readahead = True
+    m.lru.add(page, INACTIVE)
+    clock.swap_readpage(m, page, t)
+    m.counters.swap_ra += 1
+
+
+def swapin_readahead(m: Machine, off: int, v: int, t: int) -> None:
+    """swapin_readahead(): the VMA window around the fault (swap_vma_readahead) or the
+    aligned block of slots (swap_cluster_readahead), mm/swap_state.c 6.1."""
+    if not m.knobs.readahead or m.page_cluster == 0:
+        return
+    if m.vma_readahead:
+        win = swapin_nr_pages(m, v)
+        if win <= 1:
+            return
+        prev = m.ra.prev_fault
+        if prev == v - 1:
+            lo = v
+        elif prev == v + 1:
+            lo = v - win + 1
+        else:
+            lo = v - (win - 1) // 2
+        hi = min(lo + win, m.task.vma_hi)
+        lo = max(lo, m.task.vma_lo)
+        for w in range(lo, hi):
+            entry = m.pte[w]
+            if w != v and isinstance(entry, int):
+                read_swap_cache_async(m, entry, t)
+    else:
+        win = swapin_nr_pages(m, off)
+        if win <= 1:
+            return
+        mask = win - 1
+        for o in range(off & ~mask, min(off | mask, m.swap.pages - 1) + 1):
+            if o != off:
+                read_swap_cache_async(m, o, t)
+
+
+def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
+    """do_swap_page(): swap-in fault on pte ``v`` (mm/memory.c, 6.1).  Returns the time;
+    the task may have been OOM-killed while charging the page."""
+    si = m.swap
+    off = m.pte[v]
+    page = si.swap_cache.get(off)
+    t += m.cost(m.knobs.cpu_swapfault_ns)
+    m.counters.events += 1
+    if page is not None:
+        if page.readahead:
+            page.readahead = False
+            m.counters.swap_ra_hit += 1
+            m.ra.hits += 1
+        if page.locked:
+            t = clock.folio_lock(m, page, t)
+    else:
+        m.counters.pgmajfault += 1
+        swapin_readahead(m, off, v, t)
+        page, t = reclaim.try_charge(m, t, True)
+        if page is None:
+            return t
+        if m.pte[v] != off:
+            mm.free_page(m, page)  # the pte changed while we slept
+            return t
+        cached = si.swap_cache.get(off)
+        if cached is not None:
+            mm.free_page(m, page)
+            page = cached
+        else:
+            si.store(off, si.count(off), True)  # swapcache_prepare
+            swapcache.add_to_swap_cache(m, page, off)
+            m.lru.add(page, INACTIVE)
+            done = clock.swap_readpage(m, page, t)
+            clock.advance_to(m, t)
+            t = max(clock.folio_lock(m, page, t), done)
+    m.ra.prev_fault = v
+    mm.page_add_anon_rmap(m, page, v)
+    swapslots.swap_free(m, off)
+    if write:
+        page.dirty = True
+    exclusive = page.mapcount == 1 and si.count(off) == 0
+    should_free = (m.knobs.swapin_free == "always" or swapslots.mem_cgroup_swap_full(m)
+                   or (write and exclusive))
+    if should_free and not page.writeback and swapcache.trylock_page(m, page):
+        swapcache.folio_free_swap(m, page, False)
+    return t
+
+
+def handle_mm_fault(m: Machine, v: int, write: bool, t: int) -> int:
+    """One access by the running task to virtual page ``v``.  Returns the time."""
+    entry = m.pte[v]
+    if entry is None:
+        return t
+    if isinstance(entry, int):
+        return do_swap_page(m, v, write, t)
+    page = entry
+    m.counters.events += 1
+    t += m.cost(m.knobs.cpu_write_ns)
+    if write:
+        if page.swapcache and not page.writeback and swapcache.trylock_page(m, page):
+            # do_wp_page reuses a read-only mapped swap cache page: folio_free_swap
+            swapcache.folio_free_swap(m, page, False)
+        page.dirty = True
+    return t

@@ -1,0 +1,114 @@
+"""The whole simulated machine: memory, swap device, memcg, I/O queues, task, counters."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from swaplab.model.naive.knobs import Knobs
+from swaplab.model.naive.mem import Lru, Page, Ram
+from swaplab.model.naive.memcg import Memcg
+from swaplab.model.naive.rng import SplitMix64
+from swaplab.model.naive.swapdev import SwapDevice
+
+NEVER = 1 << 62  # "no event pending" (ns)
+
+
+@dataclass
+class IoQueue:
+    """A bandwidth-limited block queue: FIFO of (completion time, page)."""
+
+    page_ns: int  # transfer time of one page
+    busy_until: int = 0  # the device is busy until then
+    queue: deque[tuple[int, Page]] = field(default_factory=deque)
+    completed: int = 0  # requests finished so far
+
+    def next_time(self) -> int:
+        return self.queue[0][0] if self.queue else NEVER
+
+
+@dataclass
+class Counters:
+    """Cumulative vmstat / memory.events counters and model diagnostics."""
+
+    pswpin: int = 0
+    pswpout: int = 0
+    swap_ra: int = 0
+    swap_ra_hit: int = 0
+    pgmajfault: int = 0
+    memcg_max_events: int = 0
+    memcg_oom: int = 0
+    memcg_oom_kill: int = 0
+    oom_kill: int = 0
+    trylock_fail: int = 0
+    writeback_skip: int = 0
+    reclaim_scanned: int = 0
+    policy_scan_slots: int = 0
+    policy_freed: int = 0
+    lock_wait_ns: int = 0
+    events: int = 0  # model events: faults, zaps, pages scanned, slots visited, I/O ends
+
+
+@dataclass
+class Readahead:
+    """Swap readahead history (swap_ra_info / the static prev_offset, last_readahead_pages)."""
+
+    hits: int = 0  # swapin_readahead_hits
+    prev_win: int = 0  # last_readahead_pages
+    prev_offset: int = -10  # prev_offset of __swapin_nr_pages
+    prev_fault: int = -10  # virtual page of the previous swap fault
+
+
+@dataclass
+class Task:
+    """The running process (and its forked child while one runs)."""
+
+    lo: int = 0  # its virtual pages
+    hi: int = 0
+    child_lo: int = 0
+    child_hi: int = 0  # == child_lo when no child
+    child_delta: int = 0  # child page = parent page + delta
+    killed: bool = False
+    vma_lo: int = 0  # the VMA of the current fault (VMA readahead bounds)
+    vma_hi: int = 0
+
+
+@dataclass
+class Machine:
+    """All state of one run."""
+
+    knobs: Knobs
+    rng: SplitMix64
+    ram: Ram
+    lru: Lru
+    memcg: Memcg
+    swap: SwapDevice
+    write_q: IoQueue
+    read_q: IoQueue
+    pte: list  # per virtual page: None, a Page (present) or an int slot (swap pte)
+    vcpus: int
+    page_cluster: int
+    vma_readahead: bool
+    sample_ns: int
+    counters: Counters = field(default_factory=Counters)
+    ra: Readahead = field(default_factory=Readahead)
+    task: Task = field(default_factory=Task)
+    nr_mapped: int = 0  # pages with mapcount > 0 (memory.stat anon)
+    worker_at: int = NEVER  # pending async scan worker
+    stopped: bool = False  # max_sim_s passed
+    samples: list[list[int]] = field(default_factory=list)
+
+    # -- small helpers used by every rule --
+    def cost(self, base_ns: float) -> int:
+        """A CPU cost with the jitter knob applied: base * (1 + jitter * U(-1, 1)) (ns)."""
+        j = self.knobs.jitter
+        if j > 0.0 and base_ns > 0.0:
+            return int(base_ns * (1.0 + j * (2.0 * self.rng.uniform() - 1.0)))
+        return int(base_ns)
+
+    def io_pending(self) -> bool:
+        return bool(self.write_q.queue or self.read_q.queue)
+
+    def next_event_time(self) -> int:
+        """Earliest I/O completion or worker run."""
+        return min(self.write_q.next_time(), self.read_q.next_time(), self.worker_at)

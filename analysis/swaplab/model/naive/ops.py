@@ -1,0 +1,217 @@
+"""The workload's ops, one function each, and the run loop over the compiled op rows."""
+
+from __future__ import annotations
+
+from swaplab.model.engine import (  # op codes of the shared workload rows (data only)
+    OP_ALLOC,
+    OP_EXIT,
+    OP_FORK,
+    OP_PAGEOUT,
+    OP_RACE,
+    OP_READBACK,
+    OP_SET,
+    OP_SLEEP,
+    OP_TOUCH,
+    OP_UNMAP,
+    SET_MEMORY_MAX,
+    SET_SWAP_HIGH,
+    SET_SWAP_MAX,
+)
+from swaplab.model.naive import clock, mm, reclaim, scan, swapslots, zap
+from swaplab.model.naive.fault import handle_mm_fault
+from swaplab.model.naive.machine import NEVER, Machine
+from swaplab.model.naive.mem import INACTIVE
+from swaplab.model.naive.observe import observe
+
+
+def page_order(m: Machine, lo: int, hi: int, random: bool) -> list[int]:
+    """Pages lo..hi-1 in sequence, or shuffled (Fisher-Yates from the end, model RNG)."""
+    order = list(range(lo, hi))
+    if random:
+        for i in range(len(order) - 1, 0, -1):
+            j = m.rng.below(i + 1)
+            order[i], order[j] = order[j], order[i]
+    return order
+
+
+def op_alloc(m: Machine, lo: int, hi: int, t: int) -> int:
+    """mmap + write every page: do_anonymous_page, charged; new anon folios start on the
+    inactive list (5.9+)."""
+    for v in range(lo, hi):
+        clock.advance_to(m, t)
+        page, t = reclaim.try_charge(m, t, True)
+        if page is None:
+            return t
+        page.dirty = True
+        mm.page_add_anon_rmap(m, page, v)
+        m.lru.add(page, INACTIVE)
+        t += m.cost(m.knobs.cpu_fault_ns)
+        m.counters.events += 1
+        scan.maybe_schedule_worker(m, t)
+    return t
+
+
+def op_access(m: Machine, lo: int, hi: int, write: bool, random: bool, t: int) -> int:
+    """touch (write) / readback (read): fault every page of the range in order."""
+    for v in page_order(m, lo, hi, random):
+        clock.advance_to(m, t)
+        t = handle_mm_fault(m, v, write, t)
+        if m.task.killed:
+            break
+    return t
+
+
+def op_pageout(m: Machine, lo: int, hi: int, t: int) -> int:
+    """madvise(MADV_PAGEOUT): reclaim_pages() on mapped pages not shared (6.1)."""
+    for v in range(lo, hi):
+        clock.advance_to(m, t)
+        page = m.pte[v]
+        if page is None or isinstance(page, int) or page.mapcount != 1:
+            continue  # madvise_cold_or_pageout_pte_range skips shared folios
+        t += m.cost(m.knobs.cpu_pageout_ns)
+        reclaim.shrink_folio(m, page, False, t)
+        m.counters.events += 1
+        scan.maybe_schedule_worker(m, t)
+    return t
+
+
+def zap_range(m: Machine, lo: int, hi: int, t: int) -> int:
+    """munmap / exit: zap every pte of the range."""
+    for v in range(lo, hi):
+        clock.advance_to(m, t)
+        t = zap.zap_pte(m, v, t)
+    return t
+
+
+def op_race(m: Machine, lo: int, hi: int, chunk: int, keep: bool, t: int) -> int:
+    """race_unmap: one thread munmaps the even chunks while another reads the first page
+    of each odd chunk; each runs on its own clock, the earlier one steps next (on one
+    CPU each thread's time also delays the other).  Then the odd chunks, unless kept."""
+    nchunks = (hi - lo + chunk - 1) // chunk
+    t_zap = t_read = t
+    even, odd = 0, 1
+    one_cpu = m.vcpus <= 1
+    while even < nchunks or odd < nchunks:
+        if even < nchunks and (odd >= nchunks or t_zap <= t_read):
+            start = t_zap
+            a = lo + even * chunk
+            t_zap = zap_range(m, a, min(hi, a + chunk), t_zap)
+            if one_cpu:
+                t_read += t_zap - start
+            even += 2
+        else:
+            clock.advance_to(m, t_read)
+            start = t_read
+            t_read = handle_mm_fault(m, lo + odd * chunk, False, t_read)
+            if m.task.killed:
+                return max(t_read, t_zap)
+            if one_cpu:
+                t_zap += t_read - start
+            odd += 2
+    t = max(t_zap, t_read)
+    if not keep:
+        for ci in range(1, nchunks, 2):
+            a = lo + ci * chunk
+            t = zap_range(m, a, min(hi, a + chunk), t)
+    return t
+
+
+def op_fork(m: Machine, lo: int, hi: int, hi_read: int, children: int, child_base: int,
+            t: int) -> int:
+    """fork_touch: children one after another copy the region's ptes (copy_pte_range:
+    swap_duplicate or page_dup_rmap), read a part of it, then exit."""
+    task = m.task
+    delta = child_base - lo
+    size = hi - lo
+    for _ in range(children):
+        task.child_lo, task.child_hi, task.child_delta = child_base, child_base + size, delta
+        for v in range(lo, hi):
+            entry = m.pte[v]
+            if entry is None:
+                continue
+            t += m.cost(m.knobs.cpu_zap_ns)
+            if isinstance(entry, int):
+                swapslots.swap_duplicate(m, entry)
+                m.pte[v + delta] = entry
+            else:
+                mm.page_add_anon_rmap(m, entry, v + delta)
+        saved = task.vma_lo, task.vma_hi
+        task.vma_lo, task.vma_hi = child_base, child_base + size
+        for v in range(lo, hi_read):
+            clock.advance_to(m, t)
+            t = handle_mm_fault(m, v + delta, False, t)
+            if task.killed:
+                break
+        task.vma_lo, task.vma_hi = saved
+        t = zap_range(m, child_base, child_base + size, t)
+        task.child_hi = task.child_lo
+        if task.killed:
+            break
+    return t
+
+
+def op_set(m: Machine, which: int, value_pages: int, t: int) -> int:
+    """Write memory.max / memory.swap.max / memory.swap.high."""
+    if which == SET_SWAP_MAX:
+        m.memcg.swap_max = value_pages
+    elif which == SET_SWAP_HIGH:
+        m.memcg.swap_high = value_pages
+    elif which == SET_MEMORY_MAX:
+        t = reclaim.memory_max_write(m, value_pages, t)
+    return t
+
+
+def run_workload(m: Machine, ops, fops, procs, child_base: int, snaps: list,
+                 snap_t: list) -> int:
+    """Run every op row (``code, proc, label, lo, hi, a, b, c``), then let I/O and a
+    pending worker finish (up to max_sim_s); fill ``snaps``/``snap_t`` at labelled rows.
+    Returns the end time (ns)."""
+    max_t = int(m.knobs.max_sim_s * 1e9)
+    task = m.task
+    cur_proc = -1
+    t = 0
+    for i, row in enumerate(ops.tolist()):
+        code, proc, label, lo, hi, a, b, c = row
+        if proc != cur_proc:
+            cur_proc = proc
+            task.killed = False
+            task.lo, task.hi = int(procs[proc][0]), int(procs[proc][1])
+        if t > max_t:
+            m.stopped = True
+        if not (task.killed or m.stopped):
+            clock.advance_to(m, t)
+            task.vma_lo, task.vma_hi = lo, c
+            t = _dispatch(m, code, lo, hi, a, b, float(fops[i]), child_base, t)
+            clock.advance_to(m, t)
+        if label >= 0:
+            snaps[label] = observe(m)
+            snap_t[label] = t / 1e9
+    while True:  # drain
+        te = m.next_event_time()
+        if te >= NEVER or te > max_t:
+            break
+        t = max(t, te)
+        clock.advance_to(m, t)
+    clock.advance_to(m, t)
+    return t
+
+
+def _dispatch(m: Machine, code: int, lo: int, hi: int, a: int, b: int, seconds: float,
+              child_base: int, t: int) -> int:
+    if code == OP_ALLOC:
+        return op_alloc(m, lo, hi, t)
+    if code in (OP_TOUCH, OP_READBACK):
+        return op_access(m, lo, hi, code == OP_TOUCH, a != 0, t)
+    if code == OP_PAGEOUT:
+        return op_pageout(m, lo, hi, t)
+    if code in (OP_UNMAP, OP_EXIT):
+        return zap_range(m, lo, hi, t)
+    if code == OP_RACE:
+        return op_race(m, lo, hi, a, b != 0, t)
+    if code == OP_FORK:
+        return op_fork(m, lo, b, hi, a, child_base, t)
+    if code == OP_SLEEP:
+        return t + int(seconds * 1e9)
+    if code == OP_SET:
+        return op_set(m, a, b, t)
+    raise ValueError(f"unknown op code {code}")

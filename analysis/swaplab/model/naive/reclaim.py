@@ -1,0 +1,185 @@
+"""LRU reclaim, charging a new page, and the OOM killer (mm/vmscan.c, mm/memcontrol.c,
+mm/oom_kill.c; 6.1)."""
+
+from __future__ import annotations
+
+from swaplab.model.naive import clock, mm, scan, swapcache, swapslots, zap
+from swaplab.model.naive.machine import Machine
+from swaplab.model.naive.mem import ACTIVE, INACTIVE, Page
+
+DEF_PRIORITY = 12  # mm/vmscan.c
+HZ_10_NS = 100_000_000
+
+
+def can_reclaim_anon_pages(m: Machine, memcg: bool) -> bool:
+    """can_reclaim_anon_pages(): free swap for the memcg (mem_cgroup_get_nr_swap_pages) or
+    globally (mm/vmscan.c, 6.1; 2.6.30 get_scan_ratio: nr_swap_pages <= 0)."""
+    if memcg:
+        return swapslots.mem_cgroup_get_nr_swap_pages(m) > 0
+    return m.swap.nr_free > 0
+
+
+def activate_locked(m: Machine, page: Page) -> None:
+    """activate_locked: folio_free_swap if mem_cgroup_swap_full(), then the active list."""
+    if page.swapcache and swapslots.mem_cgroup_swap_full(m):
+        swapcache.folio_free_swap(m, page, False)
+    m.lru.add(page, ACTIVE)
+
+
+def shrink_folio(m: Machine, page: Page, swapcache_only: bool, t: int) -> bool:
+    """shrink_folio_list() for one folio (mm/vmscan.c, 6.1).  True if it was freed."""
+    if page.locked:
+        m.lru.add(page, INACTIVE)  # keep_locked
+        return False
+    if swapcache_only and not page.swapcache:
+        m.lru.add(page, ACTIVE)  # Liu Shixin 2023: only swap cache folios are isolated
+        return False
+    if page.writeback:
+        page.reclaim = True  # case 2: folio_set_reclaim, activate_locked
+        activate_locked(m, page)
+        return False
+    if page.mapcount > 0:
+        if not page.swapcache and (swapcache_only or not swapcache.add_to_swap(m, page)):
+            activate_locked(m, page)
+            return False
+        zap.try_to_unmap(m, page)
+        if page.mapcount > 0:
+            activate_locked(m, page)
+            return False
+    if page.dirty:
+        if not page.swapcache:
+            m.lru.add(page, ACTIVE)
+            return False
+        clock.swap_writepage(m, page, t)  # pageout()
+        m.lru.add(page, INACTIVE)  # kept; rotated to the tail when writeback ends
+        return False
+    if page.swapcache:
+        swapcache.delete_from_swap_cache(m, page)  # __remove_mapping
+    mm.free_page(m, page)
+    return True
+
+
+def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int) -> tuple[int, int]:
+    """Reclaim from the anon LRUs: priorities DEF_PRIORITY..0 scanning lru_size >> prio
+    (do_try_to_free_pages, shrink_lruvec, get_scan_count; 6.1).  Returns (freed, time)."""
+    lru = m.lru
+    can_anon = can_reclaim_anon_pages(m, memcg)
+    liu = not can_anon and m.knobs.anon_scan_when_full == "swapcache_only"
+    if not can_anon and not liu:
+        return 0, t  # SCAN_FILE, and there are no file pages here
+    freed = 0
+    submitted = 0
+    for prio in range(DEF_PRIORITY, -1, -1):
+        nr_scan = (lru.size(INACTIVE) + lru.size(ACTIVE)) >> prio
+        busy = 0
+        taken = 0
+        for _ in range(nr_scan):
+            # shrink_active_list while inactive_is_low (inactive_ratio 1 below 1 GiB)
+            while lru.size(INACTIVE) <= lru.size(ACTIVE) and lru.size(ACTIVE) > 0:
+                lru.add(lru.tail(ACTIVE), INACTIVE)
+            page = lru.tail(INACTIVE)
+            if page is None:
+                break
+            m.counters.reclaim_scanned += 1
+            m.counters.events += 1
+            taken += 1
+            was_writeback = page.writeback
+            if shrink_folio(m, page, liu, t):
+                freed += 1
+                t += m.cost(m.knobs.cpu_pageout_ns)
+            else:
+                if page.writeback:
+                    busy += 1
+                    if not was_writeback:
+                        submitted += 1
+                t += m.cost(m.knobs.cpu_scan_ns)
+            clock.advance_to(m, t)
+            # pages just submitted count toward this round (sc->nr.writeback)
+            if freed + submitted >= nr_to_reclaim:
+                break
+        if freed + submitted >= nr_to_reclaim:
+            break
+        if freed == 0 and taken > 0 and busy == taken:
+            break  # nr.writeback == nr.taken: the caller throttles on writeback
+        if not memcg and not liu and not can_reclaim_anon_pages(m, False):
+            break
+    return freed, t
+
+
+def oom_kill_current(m: Machine, t: int) -> int:
+    """oom_kill_process() on the running task: its child's ptes, then its own, are zapped.
+    Returns the time."""
+    task = m.task
+    task.killed = True
+    for v in range(task.child_lo, task.child_hi):
+        t = zap.zap_pte(m, v, t)
+    task.child_hi = task.child_lo
+    for v in range(task.lo, task.hi):
+        t = zap.zap_pte(m, v, t)
+    return t
+
+
+def count_oom(m: Machine, memcg: bool) -> None:
+    """memory.events oom + oom_kill for a memcg OOM; vmstat oom_kill always."""
+    if memcg:
+        m.counters.memcg_oom += 1
+        m.counters.memcg_oom_kill += 1
+    m.counters.oom_kill += 1
+
+
+def try_charge(m: Machine, t: int, may_reclaim: bool) -> tuple[Page | None, int]:
+    """try_charge_memcg() and the page allocator for one new page (memcontrol.c, 6.1):
+    reclaim, throttle on writeback, MAX_RECLAIM_RETRIES without progress, the sync scan
+    policy, then mem_cgroup_out_of_memory / out_of_memory kills the running task.
+    Returns (page or None, time); None with task.killed means it was killed."""
+    k = m.knobs
+    retries = k.reclaim_retries
+    scanned = False
+    while True:
+        memcg_full = m.memcg.would_exceed_memory()
+        if not memcg_full and m.ram.nr_free > 0:
+            return mm.alloc_page(m), t
+        if not may_reclaim:
+            return None, t
+        if memcg_full:
+            m.counters.memcg_max_events += 1  # memcg_memory_event(MEMCG_MAX)
+        freed, t = shrink_lruvec(m, memcg_full, k.reclaim_batch, t)
+        clock.advance_to(m, t)
+        if freed > 0:
+            continue
+        if m.io_pending():
+            t = clock.reclaim_throttle(m, t, k.reclaim_batch)
+            continue
+        if retries > 0:
+            retries -= 1
+            continue
+        if not scanned and k.scan_when == "sync" and scan.scan_triggered(m):
+            scanned = True  # Hugh: scan for cache-only slots before any OOM
+            freed, t = scan.policy_scan(m, t)
+            clock.advance_to(m, t)
+            if freed > 0:
+                retries = k.reclaim_retries
+                continue
+        scan.maybe_schedule_worker(m, t)
+        count_oom(m, memcg_full)
+        return None, oom_kill_current(m, t)
+
+
+def memory_max_write(m: Machine, limit: int, t: int) -> int:
+    """memory_max_write(): set memory.max, reclaim down to it, else OOM-kill (6.1)."""
+    m.memcg.memory_max = limit
+    retries = m.knobs.reclaim_retries
+    while m.memcg.memory_current > m.memcg.memory_max:
+        freed, t = shrink_lruvec(m, True, m.memcg.memory_current - m.memcg.memory_max, t)
+        clock.advance_to(m, t)
+        if freed > 0:
+            continue
+        if m.io_pending():
+            t = clock.wait_io(m, t)
+            continue
+        if retries > 0:
+            retries -= 1
+            continue
+        count_oom(m, True)
+        return oom_kill_current(m, t)
+    return t

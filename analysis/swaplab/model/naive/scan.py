@@ -1,0 +1,98 @@
+"""The scanning policies: Hugh Dickins' scan before OOM (2009, unmerged) and 6.12's
+swap_reclaim_work, as knobs: trigger, sync/async, what is visited, batch, lock mode."""
+
+from __future__ import annotations
+
+from swaplab.model.naive import clock, swapcache, swapslots
+from swaplab.model.naive.machine import NEVER, Machine
+from swaplab.model.naive.mem import ACTIVE, INACTIVE
+
+
+def scan_triggered(m: Machine) -> bool:
+    """Whether the policy's trigger holds now."""
+    k = m.knobs
+    if k.scan_trigger == "off":
+        return False
+    if k.scan_trigger == "device_full":
+        return m.swap.nr_free <= 0  # si->inuse_pages == si->pages (6.12)
+    if k.scan_trigger == "half_full":
+        if k.scan_memcg_headroom:
+            return swapslots.mem_cgroup_swap_full(m)
+        return swapslots.vm_swap_full(m)
+    # really_full: "full in a real sense, not vm_swap_full's 50% sense" (Hugh, 2009)
+    free = (swapslots.mem_cgroup_get_nr_swap_pages(m) if k.scan_memcg_headroom
+            else m.swap.nr_free)
+    return free < k.scan_threshold_pages
+
+
+def scan_candidates(m: Machine) -> tuple[list[int], int]:
+    """Visit what the policy scans; return (cache-only slots found, places visited)."""
+    k = m.knobs
+    si = m.swap
+    batch = k.scan_batch
+    if batch <= 0:
+        batch = len(m.ram.pages) if k.scan_what == "lru_swapcache" else si.pages
+    found: list[int] = []
+    visited = 0
+    if k.scan_what == "lru_swapcache":
+        # swap cache folios on the LRUs, inactive then active, each from its tail
+        for which in (INACTIVE, ACTIVE):
+            for page in m.lru.lists[which]:
+                if visited >= batch:
+                    break
+                visited += 1
+                if page.swapcache and page.mapcount == 0 and si.cache_only(page.private):
+                    found.append(page.private)
+    else:
+        off = si.scan_next
+        while visited < batch and visited < si.pages:
+            here = off
+            off = (off + 1) % si.pages
+            visited += 1
+            if k.scan_what == "full_clusters" and si.cluster_free[si.cluster_of(here)] != 0:
+                continue
+            if si.cache_only(here) and here in si.swap_cache:
+                found.append(here)
+        si.scan_next = off
+    m.counters.policy_scan_slots += visited
+    m.counters.events += visited
+    return found, visited
+
+
+def scan_free_slot(m: Machine, off: int) -> int:
+    """Free one candidate if it is still cache-only: __try_to_reclaim_swap(TTRS_ANYWAY)."""
+    if not m.swap.cache_only(off) or off not in m.swap.swap_cache:
+        return 0
+    if swapcache.try_to_reclaim_swap(m, off):
+        m.counters.policy_freed += 1
+        return 1
+    return 0
+
+
+def policy_scan(m: Machine, t: int) -> tuple[int, int]:
+    """The synchronous scan before OOM; with scan_lock='lock' each candidate waits for its
+    page lock and writeback (lock_page + folio_wait_writeback).  Returns (freed, time)."""
+    found, visited = scan_candidates(m)
+    t += int(visited * m.knobs.scan_slot_ns)
+    freed = 0
+    for off in found:
+        page = m.swap.swap_cache.get(off)
+        if page is not None and m.knobs.scan_lock == "lock":
+            t = clock.folio_lock(m, page, t)
+            t = clock.folio_wait_writeback(m, page, t)
+        freed += scan_free_slot(m, off)
+    return freed, t
+
+
+def swap_reclaim_work(m: Machine) -> int:
+    """The asynchronous worker (6.12 swap_reclaim_work): trylock only, no sleeping."""
+    found, _ = scan_candidates(m)
+    return sum(scan_free_slot(m, off) for off in found)
+
+
+def maybe_schedule_worker(m: Machine, t: int) -> None:
+    """Async mode: schedule the worker once the trigger holds (6.12 swap_range_alloc:
+    schedule_work(&si->reclaim_work) when the device is full)."""
+    k = m.knobs
+    if k.scan_when == "async" and m.worker_at >= NEVER and scan_triggered(m):
+        m.worker_at = t + int(k.scan_async_delay_s * 1e9)

@@ -1,0 +1,74 @@
+"""One swap device: swap_map in the era's encoding, its swap cache, clusters, slot caches."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from swaplab.model.naive.mem import Page
+from swaplab.model.naive.swapmap import ERAS
+
+SWAPFILE_CLUSTER = 256  # mm/swapfile.c, 6.1
+SWAP_SLOTS_CACHE_SIZE = 64  # include/linux/swap_slots.h, 6.1 (SWAP_BATCH)
+
+
+@dataclass
+class SlotsCache:
+    """struct swap_slots_cache of the one cpu the model runs on (mm/swap_slots.c, 6.1)."""
+
+    active: bool = False  # swap_slot_cache_active
+    slots: deque[int] = field(default_factory=deque)  # allocation side, handed out in order
+    slots_ret: list[int] = field(default_factory=list)  # free side, flushed at 64
+
+
+class SwapDevice:
+    """struct swap_info_struct: swap_map plus what the model tracks per slot."""
+
+    def __init__(self, nslots: int, era: str) -> None:
+        self.pages = nslots  # si->pages
+        self.era = ERAS[era]
+        self.swap_map = [0] * nslots
+        self.continuation: dict[int, int] = {}  # counts held by COUNT_CONTINUED pages
+        self.cache_ref = [False] * nslots  # the swap cache's reference is in the value
+        self.charged = [False] * nslots  # memory.swap charged for the slot
+        self.pinned = [False] * nslots  # held by a per-cpu slots cache, no folio
+        self.swap_cache: dict[int, Page] = {}  # swapper_spaces: slot -> folio
+        self.nr_free = nslots  # nr_swap_pages: swap_map == 0
+        nclusters = (nslots + SWAPFILE_CLUSTER - 1) // SWAPFILE_CLUSTER
+        self.cluster_free = [SWAPFILE_CLUSTER] * nclusters  # cluster_info count of free
+        if nslots % SWAPFILE_CLUSTER:
+            self.cluster_free[-1] = nslots % SWAPFILE_CLUSTER
+        self.cluster_next = 0  # si->cluster_next
+        self.full_cluster_next = 0  # rotation of the full cluster list (6.12)
+        self.scan_next = 0  # cursor of the policy scan
+        self.slots_cache = SlotsCache()
+
+    # -- the encoding --
+    def count(self, off: int) -> int:
+        """swap_count(): swap ptes referencing the slot."""
+        return self.era.swap_count(self.swap_map[off], self.continuation.get(off, 0),
+                                   self.cache_ref[off])
+
+    def has_cache(self, off: int) -> bool:
+        """Whether the slot's value carries the swap cache reference."""
+        return self.era.has_cache(self.swap_map[off], self.cache_ref[off])
+
+    def cache_only(self, off: int) -> bool:
+        """The era's test for a slot left only to the swap cache."""
+        return self.era.cache_only(self.swap_map[off])
+
+    def store(self, off: int, count: int, cache: bool) -> None:
+        """Write count and cache reference in the era's encoding."""
+        value, cont = self.era.encode(count, cache)
+        self.swap_map[off] = value
+        if cont:
+            self.continuation[off] = cont
+        else:
+            self.continuation.pop(off, None)
+        self.cache_ref[off] = cache
+
+    def cluster_of(self, off: int) -> int:
+        return off // SWAPFILE_CLUSTER
+
+    def cluster_range(self, ci: int) -> range:
+        return range(ci * SWAPFILE_CLUSTER, min(self.pages, (ci + 1) * SWAPFILE_CLUSTER))
