@@ -17,6 +17,7 @@ VERBS = {
     "compare": "compare",
     "bench": "bench",
     "reproduce": "reproduce",
+    "calibrate": "calibrate",
 }
 
 

@@ -1,0 +1,495 @@
+"""Fit the model's time-cost knobs to the real-kernel traces of one kernel.
+
+Targets (model median over seeds vs kernel median over repeats, all from ``data/traces``):
+
+- ``phase``: the duration of each end-of-phase interval (``phase_end_time``; phases the
+  kernel did not reach, e.g. after an OOM kill, are merged into the next one it did);
+- ``pswpout``: the time at which ``pswpout`` reaches 25/50/75/95 % of its final value
+  (the swap-out rate over the run);
+- ``swapfull``: the time ``memory.swap.current`` first reaches 48 MiB (swap.max filled);
+- ``orphans``: orphans when the orphan maker has exited (timing-determined: munmap
+  racing writeback).
+
+Residuals are log ratios, ``log((model + floor) / (kernel + floor))``; the objective is
+their sum of squares.  The guest's harness blocks the workload at every phase boundary
+(a synchronous snapshot, ~0.1 s under TCG), which the engine does not model: it is fitted
+as the nuisance parameter ``phase_overhead_s``, added to every model interval and to
+model times once per phase boundary before them.  The fit is
+``scipy.optimize.least_squares`` on log-parameters with bounds and a weak prior (weight
+:data:`PRIOR_WEIGHT`) towards the original guesses in :data:`PRIOR`, so knobs the traces
+cannot identify stay put.  Same inputs, same output (fixed seeds, deterministic engine).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from swaplab.errors import SwaplabError
+
+__all__ = [
+    "CalibrationError",
+    "EXCLUDED",
+    "FIT_KNOBS",
+    "KERNEL_POLICY",
+    "PRIOR",
+    "Target",
+    "build_targets",
+    "calibrate",
+    "objective",
+    "write_toml",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# kernel name (data/traces/<scenario>__<kernel>.nc) -> the model preset for it
+KERNEL_POLICY = {"6.1": "linux-6.1", "6.12": "linux-6.12", "7": "linux-7"}
+
+# The time-cost knobs that are fitted, and the guesses they started from (the prior centre
+# and the default start; fixed here so a re-run does not depend on the committed defaults).
+PRIOR: dict[str, float] = {
+    "cpu_fault_ns": 4000.0,
+    "cpu_write_ns": 1000.0,
+    "cpu_swapfault_ns": 6000.0,
+    "cpu_pageout_ns": 5000.0,
+    "cpu_scan_ns": 500.0,
+    "cpu_zap_ns": 400.0,
+    "io_latency_us": 100.0,
+    "fast_write_mib_s": 1000.0,
+    "fast_read_mib_s": 1000.0,
+}
+FIT_KNOBS = tuple(PRIOR)
+NUISANCE_PRIOR = {"phase_overhead_s": 0.05}
+PRIOR_WEIGHT = 0.1
+# search box around the prior: [prior / LOW, prior * HIGH] (clipped to the knob's range)
+LOW, HIGH = 100.0, 1000.0
+PSWPOUT_QUANTILES = (0.25, 0.5, 0.75, 0.95)
+SWAP_FULL_PAGES = 48 * 256
+ORPHAN_FLOOR = 256.0  # pages (1 MiB): orphan residuals are log((m + 1 MiB) / (k + 1 MiB))
+MIN_SECONDS = 1e-3
+# pswpout targets only where the kernel's swap-out lasts this long (the series are sampled
+# every 0.1 s; a single pageout is covered by its phase duration instead)
+PSWPOUT_MIN_SPAN_S = 1.0
+
+# Orphan targets: the phase at which the orphan maker has exited.
+ORPHAN_PHASES = {
+    "writeback-orphans": "orphan-maker:exit",
+    "full-swap-oom-lowered": "orphan-maker:exit",
+    "full-device-oom": "orphan-maker:exit",
+    "fork-exit-churn": "parent:exit",
+}
+SWAPFULL_SCENARIOS = ("full-swap-oom", "full-swap-oom-lowered")
+
+# What is left out, and why (scenario, or scenario:phase / scenario:kind).
+EXCLUDED: dict[str, str] = {
+    "full-swap-oom:orphan-maker:exit": (
+        "the kernel OOM-kills the orphan maker (memcg charges for page tables and slab the "
+        "model lacks), so the kernel interval ends at that kill, the model's after 10 rounds"),
+    "full-swap-oom:next-allocation:exit": (
+        "time to OOM: the engine's try_charge sleeps on every pending writeback before it "
+        "OOMs (io_pending -> reclaim_throttle), 6.1's try_charge_memcg OOMs after 16 "
+        "retries without waiting when anon reclaim is impossible (SCAN_FILE)"),
+    "full-swap-oom-lowered:next-allocation:exit": (
+        "time to OOM: as full-swap-oom:next-allocation:exit"),
+    "full-swap-oom:orphans": (
+        "orphans = swap.max (12288 pages) on both sides whatever the timing: no information"),
+    "readahead-zap-race:orphans": (
+        "0 orphans at every kernel phase end (kprobe reconstruction 0, pswpin = swap_ra = 0); "
+        "the 4-7k 'orphans' in its time series are sampler artefacts during the final munmap"),
+    "liu-repro:pswpout": (
+        "swap-out there is driven by swap-in thrash on the unthrottled disk (3.8k pswpin); "
+        "its phase durations are kept"),
+}
+
+
+class CalibrationError(SwaplabError, ValueError):
+    """Bad calibration input; the message names what is wrong and what is allowed."""
+
+
+@dataclass
+class Target:
+    """One calibration target: a kernel value and how to get the model's."""
+
+    name: str
+    kind: str  # "phase" | "pswpout" | "swapfull" | "orphans"
+    scenario: str
+    kernel: float
+    measure: Callable[[xr.Dataset, float], float] = field(repr=False)
+    floor: float = 0.0
+    model_before: float = math.nan
+    model_after: float = math.nan
+
+    def residual(self, model: float) -> float:
+        """log((model + floor) / (kernel + floor)), model clipped to a small positive."""
+        m = max(model + self.floor, MIN_SECONDS)
+        return math.log(m / (self.kernel + self.floor))
+
+
+# ---------------------------------------------------------------------------- measurements
+
+
+def _crossing(t: np.ndarray, y: np.ndarray, thr: float) -> float:
+    """First time y reaches thr, linearly interpolated between samples; NaN if never."""
+    ok = np.isfinite(y)
+    t, y = t[ok], y[ok]
+    idx = np.nonzero(y >= thr)[0]
+    if idx.size == 0:
+        return math.nan
+    i = int(idx[0])
+    if i == 0 or y[i] == y[i - 1]:
+        return float(t[i])
+    return float(t[i - 1] + (thr - y[i - 1]) * (t[i] - t[i - 1]) / (y[i] - y[i - 1]))
+
+
+def _boundaries_before(ends: np.ndarray, t: float) -> int:
+    """Phase boundaries (end times) strictly before t."""
+    e = ends[np.isfinite(ends)]
+    return int(np.sum(e < t))
+
+
+def _kept_phases(kernel: xr.Dataset, scenario: str) -> list[int]:
+    """Phases the kernel reached in most repeats and that are not excluded."""
+    pet = np.atleast_2d(kernel["phase_end_time"].values)
+    names = [str(n) for n in kernel["phase_name"].values]
+    finite = np.isfinite(pet).mean(axis=0) > 0.5
+    return [i for i, n in enumerate(names) if finite[i] and f"{scenario}:{n}" not in EXCLUDED]
+
+
+def _intervals(pet: np.ndarray, kept: Sequence[int]) -> np.ndarray:
+    """Durations between consecutive kept phase ends (the first from 0); rows = runs."""
+    pet = np.atleast_2d(pet)
+    out = np.full((pet.shape[0], len(kept)), np.nan)
+    prev = np.zeros(pet.shape[0])
+    for j, i in enumerate(kept):
+        out[:, j] = pet[:, i] - prev
+        prev = pet[:, i]
+    return out
+
+
+def _phase_measure(kept: Sequence[int], j: int) -> Callable[[xr.Dataset, float], float]:
+    def measure(ds: xr.Dataset, overhead: float) -> float:
+        return float(_intervals(ds["phase_end_time"].values, kept)[0, j]) + overhead
+    return measure
+
+
+def _time_measure(var: str, q: float | None, thr_abs: float | None
+                  ) -> Callable[[xr.Dataset, float], float]:
+    def measure(ds: xr.Dataset, overhead: float) -> float:
+        y = ds[var].values.astype(float)
+        thr = thr_abs if thr_abs is not None else q * float(np.nanmax(y))
+        t = _crossing(ds["time"].values, y, thr)
+        if math.isnan(t):
+            return math.nan
+        return t + overhead * _boundaries_before(ds["phase_end_time"].values, t)
+    return measure
+
+
+def _orphan_measure(phase: str) -> Callable[[xr.Dataset, float], float]:
+    def measure(ds: xr.Dataset, overhead: float) -> float:
+        sel = ds["swap_orphans_end"].where(ds["phase_name"] == phase, drop=True)
+        return float(sel.values.ravel()[0])
+    return measure
+
+
+def _kernel_times(kernel: xr.Dataset, var: str, q: float | None, thr_abs: float | None
+                  ) -> float:
+    vals = []
+    for r in range(kernel.sizes.get("repeat", 1)):
+        y = np.atleast_2d(kernel[var].values)[r].astype(float)
+        if not np.isfinite(y).any():
+            continue
+        thr = thr_abs if thr_abs is not None else q * float(np.nanmax(y))
+        vals.append(_crossing(kernel["time"].values, y, thr))
+    return float(np.nanmedian(vals)) if np.isfinite(vals).any() else math.nan
+
+
+# ---------------------------------------------------------------------------- targets
+
+
+def trace_path(traces: Path, scenario: str, kernel: str) -> Path:
+    """The trace file of ``scenario`` on ``kernel``."""
+    return traces / f"{scenario}__{kernel}.nc"
+
+
+def available_kernels(traces: Path) -> list[str]:
+    """Kernels with traces in ``traces`` (from MANIFEST.json, else the file names)."""
+    man = traces / "MANIFEST.json"
+    if man.is_file():
+        files = json.loads(man.read_text())["files"]
+        return sorted({str(v["kernel"]) for v in files.values()})
+    return sorted({p.stem.split("__", 1)[1] for p in traces.glob("*__*.nc")})
+
+
+def build_targets(kernel: str, traces: Path) -> tuple[list[Target], dict[str, Path]]:
+    """Every target of ``kernel``'s traces, and the scenario files they need."""
+    if not traces.is_dir():
+        raise CalibrationError(f"traces directory {traces} does not exist "
+                               f"(expected data/traces with <scenario>__<kernel>.nc files)")
+    known = available_kernels(traces)
+    if kernel not in known:
+        raise CalibrationError(f"unknown kernel {kernel!r}; traces in {traces} have: "
+                               + ", ".join(known or ["none"]))
+    scn_dir = ROOT / "data" / "scenarios"
+    targets: list[Target] = []
+    scenarios: dict[str, Path] = {}
+    for path in sorted(traces.glob(f"*__{kernel}.nc")):
+        scenario = path.name.split("__", 1)[0]
+        if scenario in EXCLUDED or not (scn_dir / f"{scenario}.toml").is_file():
+            continue
+        scenarios[scenario] = scn_dir / f"{scenario}.toml"
+        with xr.open_dataset(path) as ds:
+            k = ds.load()
+        names = [str(n) for n in k["phase_name"].values]
+        kept = _kept_phases(k, scenario)
+        kdur = np.nanmedian(_intervals(k["phase_end_time"].values, kept), axis=0)
+        for j, i in enumerate(kept):
+            if np.isfinite(kdur[j]) and kdur[j] > 0:
+                targets.append(Target(f"{scenario}:{names[i]}", "phase", scenario,
+                                      float(kdur[j]), _phase_measure(kept, j)))
+        final = np.nanmax(np.atleast_2d(k["pswpout"].values), axis=-1)
+        t_last = _kernel_times(k, "pswpout", PSWPOUT_QUANTILES[-1], None)
+        if (f"{scenario}:pswpout" not in EXCLUDED and np.nanmedian(final) >= 1000
+                and t_last >= PSWPOUT_MIN_SPAN_S):
+            for q in PSWPOUT_QUANTILES:
+                kv = _kernel_times(k, "pswpout", q, None)
+                targets.append(Target(f"{scenario}:pswpout@{int(q * 100)}%", "pswpout",
+                                      scenario, kv, _time_measure("pswpout", q, None)))
+        if scenario in SWAPFULL_SCENARIOS:
+            thr = 0.98 * SWAP_FULL_PAGES
+            kv = _kernel_times(k, "memcg_swap_current", None, thr)
+            targets.append(Target(f"{scenario}:swap.max filled", "swapfull", scenario, kv,
+                                   _time_measure("memcg_swap_current", None, thr)))
+        phase = ORPHAN_PHASES.get(scenario)
+        if phase and f"{scenario}:orphans" not in EXCLUDED and phase in names:
+            kv = float(np.nanmedian(np.atleast_2d(k["swap_orphans_end"].values)[
+                :, names.index(phase)]))
+            targets.append(Target(f"{scenario}:orphans@{phase}", "orphans", scenario, kv,
+                                  _orphan_measure(phase), floor=ORPHAN_FLOOR))
+    targets = [t for t in targets if np.isfinite(t.kernel)]
+    if not targets:
+        raise CalibrationError(f"no usable traces for kernel {kernel!r} in {traces}")
+    return targets, scenarios
+
+
+# ---------------------------------------------------------------------------- the model
+
+
+def model_values(targets: Sequence[Target], scenarios: Mapping[str, Path], policy: str,
+                 knobs: Mapping[str, float], overhead: float, seeds: Sequence[int],
+                 threads: int = 1) -> np.ndarray:
+    """Each target's model value: median over ``seeds`` of the measure."""
+    from swaplab.model import simulate_batch
+
+    names = sorted(scenarios)
+    points = [(scenarios[s], policy, dict(knobs), seed) for s in names for seed in seeds]
+    runs = simulate_batch(points, threads=threads)
+    by = {s: runs[i * len(seeds):(i + 1) * len(seeds)] for i, s in enumerate(names)}
+    out = np.empty(len(targets))
+    for i, t in enumerate(targets):
+        vals = [t.measure(ds, overhead) for ds in by[t.scenario]]
+        out[i] = np.nanmedian(vals) if np.isfinite(vals).any() else math.nan
+    return out
+
+
+def residuals(targets: Sequence[Target], values: np.ndarray) -> np.ndarray:
+    """Log-ratio residuals; a target the model never reaches counts log(10) (x10 off)."""
+    r = np.array([t.residual(v) if np.isfinite(v) else math.log(10.0)
+                  for t, v in zip(targets, values, strict=True)])
+    return r
+
+
+def objective(res: np.ndarray) -> float:
+    """Sum of squared log ratios."""
+    return float(np.sum(np.square(res)))
+
+
+# ---------------------------------------------------------------------------- the fit
+
+
+def _bounds(names: Sequence[str], centre: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    from swaplab.model.policies import KNOBS
+
+    lo, hi = [], []
+    for n in names:
+        a, b = centre[n] / LOW, centre[n] * HIGH
+        if n in KNOBS:
+            a = max(a, KNOBS[n].lo if KNOBS[n].lo and KNOBS[n].lo > 0 else 1e-6)
+            b = min(b, KNOBS[n].hi)
+        lo.append(math.log(a))
+        hi.append(math.log(b))
+    return np.array(lo), np.array(hi)
+
+
+def _round(x: float, digits: int = 3) -> float:
+    """x to ``digits`` significant digits (the committed defaults are these numbers)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return float(f"{x:.{digits}g}")
+
+
+@dataclass
+class Result:
+    """What :func:`calibrate` found."""
+
+    kernel: str
+    policy: str
+    quick: bool
+    seeds: tuple[int, ...]
+    start: dict[str, float]
+    fitted: dict[str, float]
+    targets: list[Target]
+    objective_before: float
+    objective_after: float
+    nfev: int
+    optimizer: str
+    message: str
+    traces: dict[str, str]
+
+
+def calibrate(kernel: str = "6.1", quick: bool = False, traces: Path | None = None,
+              start: Mapping[str, float] | None = None, progress: bool = True,
+              threads: int = 2) -> Result:
+    """Fit :data:`FIT_KNOBS` (+ ``phase_overhead_s``) to ``kernel``'s traces.
+
+    ``quick``: one seed and a few iterations (about a minute); ``start`` overrides the
+    starting values (default :data:`PRIOR`, the original guesses).
+    """
+    from scipy.optimize import least_squares
+    from tqdm.auto import tqdm
+
+    from swaplab.model.policies import KNOBS
+
+    traces = Path(traces) if traces is not None else ROOT / "data" / "traces"
+    if kernel not in KERNEL_POLICY:
+        raise CalibrationError(f"unknown kernel {kernel!r}; allowed: "
+                               + ", ".join(KERNEL_POLICY))
+    targets, scenarios = build_targets(kernel, traces)
+    policy = KERNEL_POLICY[kernel]
+    centre = {**PRIOR, **NUISANCE_PRIOR}
+    names = list(FIT_KNOBS) + list(NUISANCE_PRIOR)
+    x0d = dict(centre)
+    for key, value in (start or {}).items():
+        if key not in x0d:
+            raise CalibrationError(f"start: unknown parameter {key!r}; allowed: "
+                                   + ", ".join(names))
+        x0d[key] = float(value)
+    for key in FIT_KNOBS:
+        KNOBS[key].check(key, x0d[key], "start")
+    seeds = (1,) if quick else (1, 2, 3)
+    lo, hi = _bounds(names, centre)
+    x0 = np.clip(np.log([x0d[n] for n in names]), lo + 1e-9, hi - 1e-9)
+    prior = np.log([centre[n] for n in names])
+    budget = 40 if quick else 240
+    bar = tqdm(total=budget, desc=f"calibrate {kernel}", unit="run", disable=not progress)
+    best: dict[str, Any] = {"cost": math.inf, "x": x0, "values": None}
+    nfev = [0]
+
+    def evaluate(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = dict(zip(names, np.exp(x), strict=True))
+        knobs = {n: p[n] for n in FIT_KNOBS}
+        vals = model_values(targets, scenarios, policy, knobs, p["phase_overhead_s"], seeds,
+                            threads)
+        return vals, residuals(targets, vals)
+
+    def fun(x: np.ndarray) -> np.ndarray:
+        vals, res = evaluate(x)
+        full = np.concatenate([res, PRIOR_WEIGHT * (x - prior)])
+        cost = float(np.sum(full ** 2))
+        nfev[0] += 1
+        bar.update(1)
+        if cost < best["cost"]:
+            best.update(cost=cost, x=x.copy(), values=vals)
+            bar.set_postfix(objective=f"{objective(res):.2f}")
+        return full
+
+    before_vals, before_res = evaluate(x0)
+    try:
+        sol = least_squares(fun, x0, bounds=(lo, hi), method="trf", diff_step=0.05,
+                            x_scale=1.0, max_nfev=3 if quick else 20, xtol=1e-3, ftol=1e-4)
+        xbest = sol.x if float(np.sum(sol.fun ** 2)) <= best["cost"] else best["x"]
+        message = str(sol.message)
+    finally:
+        bar.close()
+    fitted_all = {n: _round(float(v)) for n, v in zip(names, np.exp(xbest), strict=True)}
+    fitted_knobs = {n: fitted_all[n] for n in FIT_KNOBS}
+    after_vals = model_values(targets, scenarios, policy, fitted_knobs,
+                              fitted_all["phase_overhead_s"], seeds, threads)
+    after_res = residuals(targets, after_vals)
+    for t, b, a in zip(targets, before_vals, after_vals, strict=True):
+        t.model_before, t.model_after = float(b), float(a)
+    man = traces / "MANIFEST.json"
+    files = json.loads(man.read_text())["files"] if man.is_file() else {}
+    used = {f"{s}__{kernel}.nc": files.get(f"{s}__{kernel}.nc", {}).get("file_sha256", "")
+            for s in sorted(scenarios)}
+    return Result(kernel, policy, quick, seeds, {n: float(x0d[n]) for n in names},
+                  fitted_all, targets, objective(before_res), objective(after_res),
+                  nfev[0], "scipy.optimize.least_squares(method='trf', diff_step=0.05, "
+                  f"log-parameters, bounds [prior/{LOW:g}, prior*{HIGH:g}], prior weight "
+                  f"{PRIOR_WEIGHT:g})", message, used)
+
+
+# ---------------------------------------------------------------------------- output
+
+
+def _num(x: float) -> float:
+    return float(f"{x:.6g}") if math.isfinite(x) else math.nan
+
+
+def to_dict(res: Result, command: str) -> dict[str, Any]:
+    """The calibration file's content (see :func:`write_toml`)."""
+    import numba
+    import scipy
+
+    from swaplab import __version__
+    from swaplab.schema import git_commit, utc_now
+
+    fitted_knobs = {n: res.fitted[n] for n in FIT_KNOBS}
+    return {
+        "calibration": {
+            "kernel": res.kernel, "policy": res.policy, "quick": res.quick,
+            "seeds": list(res.seeds), "objective_before": _num(res.objective_before),
+            "objective_after": _num(res.objective_after), "n_targets": len(res.targets),
+            "nfev": res.nfev, "optimizer": res.optimizer, "optimizer_message": res.message,
+            "objective": "sum over targets of log((model + floor) / (kernel + floor))^2; "
+                         "model = median over seeds, kernel = median over repeats",
+        },
+        "fitted": fitted_knobs,
+        "nuisance": {n: res.fitted[n] for n in NUISANCE_PRIOR},
+        "start": res.start,
+        "excluded": dict(EXCLUDED),
+        "targets": [
+            {"name": t.name, "kind": t.kind, "kernel": _num(t.kernel),
+             "model_before": _num(t.model_before), "model_after": _num(t.model_after),
+             "residual_before": _num(t.residual(t.model_before))
+             if math.isfinite(t.model_before) else math.nan,
+             "residual_after": _num(t.residual(t.model_after))
+             if math.isfinite(t.model_after) else math.nan}
+            for t in res.targets
+        ],
+        "provenance": {
+            "git_commit": git_commit(), "swaplab_version": __version__,
+            "scipy_version": scipy.__version__, "numba_version": numba.__version__,
+            "created_utc": utc_now(), "command": command, "traces_sha256": res.traces,
+        },
+    }
+
+
+def write_toml(res: Result, path: Path, command: str) -> Path:
+    """Write the calibration file (TOML) to ``path``; returns it."""
+    import tomli_w
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = tomli_w.dumps(to_dict(res, command))
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("# swaplab calibrate: fitted time-cost knobs (see swaplab/calibrate.py)\n"
+                   + text)
+    tmp.replace(path)
+    return path
