@@ -1,35 +1,44 @@
-"""Linux 6.12 (Debian trixie): cluster allocator with full-cluster reclaim.
+"""Linux 6.12 (Debian trixie) on a rotational swap disk: 6.1's rules.
 
-- Chris Li / Kairui Song cluster allocator with per-order nonfull/frag/full lists;
-  2cacbdfdee65 "mm: swap: add a adaptive full cluster cache reclaim":
-  ``swap_reclaim_full_clusters()`` on allocation when ``vm_swap_full()``, and
-  ``swap_reclaim_work`` scheduled from ``swap_range_alloc`` when ``si->inuse_pages ==
-  si->pages``, scanning full clusters with ``__try_to_reclaim_swap(TTRS_ANYWAY)``
-  (trylock): asynchronous, cluster-based, blind to memcg swap.max.
-- The per-cpu slots cache is still present (removed on the free path in 6.14, 4f79384a25d5).
+Verified against Debian's linux-source-6.12 6.12.117-1 (the source of the captured
+6.12.117+deb13-cloud-amd64 kernel); line numbers and quotes in docs/kernel-rules.md.
 
-Source check: not re-read here (the search tools found no 6.12 swapfile.c in time), so the
-details are *unverified*: the probe's kallsyms of Debian 6.12.117 list
-``swap_reclaim_full_clusters``, ``swap_reclaim_work`` and ``alloc_swap_scan_cluster``
-(qemu-capture.md), so both the allocation-time reclaim (one full cluster per call, as
-``force=false`` is recalled to do) and the worker (all full clusters) are modelled.  The
-model's allocator is a next-fit scan, not the per-order cluster lists.
+6.12 has the per-order cluster allocator with full-cluster reclaim (``cluster_alloc_swap_entry``
+calls ``swap_reclaim_full_clusters(si, false)`` when ``vm_swap_full()``, mm/swapfile.c:826;
+``swap_range_alloc`` schedules ``reclaim_work`` when ``inuse_pages == pages``, :940-946), but
+only for a swap device with ``si->cluster_info``: ``scan_swap_map_slots`` goes to
+``cluster_alloc_swap`` only ``if (si->cluster_info)`` (:1114), the worker only
+``if (si->cluster_info && vm_swap_full())`` (:945), and swapon allocates ``cluster_info`` only
+``if (si->bdev && bdev_nonrot(si->bdev))`` (:3508-3511).  virtio-blk, the captures' swap disk,
+declares ``.features = BLK_FEAT_ROTATIONAL`` (drivers/block/virtio_blk.c:1436, 6.12.117-1).  So
+on every shipped scenario (``swap.device = "disk"``) Debian 6.12 runs the HDD path of
+``scan_swap_map_slots``: 6.1's rules.  The traces agree: ``swap_reclaim_full_clusters`` was
+probed on 6.12 (kprobes_ok) and hit 0 times in all 30 runs (data/traces/*__6.12.nc,
+trace_event_counts ``srfc``).
 
-Known mismatch: Debian 6.12 OOM-killed 3/3 runs of full-device-oom (qemu-capture.md); here
-the allocation-time reclaim and the worker free 1-1.3k orphans before the device is
-full and the next allocation survives (with ``alloc_full_cluster_reclaim=false`` too).  A
-likely reason is that 6.12 only scans clusters on its ``full_clusters`` list, while
-orphan slots sit in fragmented clusters (slot-cache holes); the model has no frag list.
-full-swap-oom (memcg swap.max, device not full) OOMs as measured.
+- era 2.6.33: ``SWAP_HAS_CACHE 0x40`` -- include/linux/swap.h:229 (6.12.117-1).
+- slots_cache, slots_cache_free: mm/swap_slots.c present; folio_alloc_swap through
+  check_cache_active, free_swap_slot batches 64 (mm/swap_slots.c:305, :329, :272, 6.12.117-1).
+- alloc_reclaim: scan_swap_map_slots ``vm_swap_full() && swap_map[offset] == SWAP_HAS_CACHE``
+  -> ``__try_to_reclaim_swap(TTRS_ANYWAY | TTRS_DIRECT)`` (mm/swapfile.c:1169, 6.12.117-1);
+  get_swap_pages bails at ``avail_pgs <= 0`` (:1280): the 100%-full blind spot.
+- alloc_full_cluster_reclaim false, scan_trigger off: the cluster rules above are dead code on
+  a rotational device (corrected from true / device_full, which came from kallsyms).
+- zap_lock trylock, zap_wait_writeback false: free_swap_and_cache_nr ->
+  ``__try_to_reclaim_swap(TTRS_UNMAPPED | TTRS_FULL)``, folio_trylock,
+  folio_swapcache_freeable refuses writeback (mm/swapfile.c:1892, :183, :1831, 6.12.117-1).
+- swap_full_memcg: mem_cgroup_swap_full (mm/memcontrol.c:5140, 6.12.117-1).
+- swapin_free swap_full: should_try_to_free_swap (mm/memory.c:3922, 6.12.117-1).
+- anon_scan_when_full never: get_scan_count / can_reclaim_anon_pages (mm/vmscan.c:2405, :338).
+- reclaim_retries 16: MAX_RECLAIM_RETRIES (mm/internal.h:464), try_charge_memcg (memcontrol.c:2269).
+
+Differences from 6.1 the knobs cannot express (docs/kernel-rules.md): the allocator's reclaim is
+TTRS_DIRECT (the freed slot bypasses the slots cache and is reused at once); on a
+non-rotational device (zram) the cluster rules do apply.
 """
 
 NAME = "linux-6.12"
 KNOBS = {
-    "alloc_full_cluster_reclaim": True,
-    "scan_trigger": "device_full",
-    "scan_memcg_headroom": False,
-    "scan_when": "async",
-    "scan_what": "full_clusters",
-    "scan_lock": "trylock",
-    "scan_batch": 0,
+    "alloc_full_cluster_reclaim": False,
+    "scan_trigger": "off",
 }
