@@ -88,6 +88,8 @@ def test_repeat_expands_in_order_and_labels_top_level_phases():
         (ALLOC + '[[phase]]\nop = "pageout"\nhow = 1\n', HEADER, "unknown key 'how' for op"),
         (ALLOC + '[[phase]]\nop = "touch"\nfraction = 1.5\n', HEADER, "(0, 1], got 1.5"),
         (ALLOC + '[[phase]]\nop = "unmap"\nregion = "heap"\n', HEADER, "no earlier alloc named"),
+        (ALLOC + '[[phase]]\nop = "race_unmap"\nreader = "random"\n', HEADER,
+         "one of 'probe', 'sequential'"),
         ('[[phase]]\nop = "pageout"\n', HEADER, "before any alloc"),
         (ALLOC + '[[phase]]\nop = "set"\n"swap.size_mib" = 3\n', HEADER, "cannot change"),
         (ALLOC + '[[phase]]\nop = "set"\n', HEADER, "needs at least one of"),
@@ -143,3 +145,13 @@ def test_override_of_unknown_or_invalid_key_fails():
     with pytest.raises(ScenarioError, match="swap.size_mib"):
         base.with_overrides({"swap.size_mib": 0})
     assert "swap.size_mib" in overridable_keys()
+
+
+def test_race_unmap_reader_reaches_the_guest_line():
+    from swaplab.capture.guest import encode_workload
+
+    text = ALLOC + '[[phase]]\nop = "race_unmap"\nchunk_kib = 32\nreader = "sequential"\n'
+    lines = encode_workload(parse(text)).splitlines()
+    assert "race_unmap last 8 unmap sequential" in lines
+    probe = encode_workload(parse(ALLOC + '[[phase]]\nop = "race_unmap"\n')).splitlines()
+    assert "race_unmap last 4 unmap" in probe

@@ -186,12 +186,15 @@ OPS: dict[str, dict[str, Param]] = {
     "pageout": {"region": _REGION, "fraction": _FRACTION},
     # munmap a fraction of the region from its start (zap: free_swap_and_cache per entry)
     "unmap": {"region": _REGION, "fraction": _FRACTION},
-    # munmap even chunks while a second thread reads one page of each odd chunk; then
+    # munmap even chunks while a second thread reads the odd chunks ("probe": the middle
+    # page of each, until the munmap is done; "sequential": every page in order, the munmap
+    # of chunk c waiting until chunk c - 1 is read, so readahead into c is in flight); then
     # munmap the rest ("unmap") or keep the odd chunks mapped ("keep")
     "race_unmap": {
         "region": _REGION,
         "chunk_kib": Param("int", 16, 4, 4096),
         "rest": Param("choice", "unmap", choices=("unmap", "keep")),
+        "reader": Param("choice", "probe", choices=("probe", "sequential")),
     },
     # fork children that read (share) the region's pages, then exit
     "fork_touch": {

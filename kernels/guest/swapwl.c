@@ -8,7 +8,7 @@
 //   alloc <pages> <nameid>      mmap anon (+MADV_NOHUGEPAGE unless thp) and write every page
 //   touch|readback <region> <fraction> <seq|random>
 //   pageout|unmap <region> <fraction>
-//   race_unmap <region> <chunk_pages> <unmap|keep>
+//   race_unmap <region> <chunk_pages> <unmap|keep> [sequential]
 //   fork_touch <region> <children> <fraction>
 //   sleep <seconds>
 //   set <cgroup file> <bytes|max>
@@ -25,6 +25,7 @@
 #include "sample.h"
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/mman.h>
@@ -96,7 +97,7 @@ static void load(const char *path) {
   if (!f) die("cannot open %s", path);
   long cap = 256;
   ops = calloc(cap, sizeof(Op));
-  char line[256], a[96], b[96], c[96];
+  char line[256], a[96], b[96], c[96], d[96];
   long stack[64];
   int sp = 0;
   if (!fgets(line, sizeof line, f) || strncmp(line, "swaplab-workload 1", 18)) die("bad header");
@@ -109,7 +110,7 @@ static void load(const char *path) {
     if (!ops) die("out of memory");
     Op *o = &ops[nops];
     memset(o, 0, sizeof *o);
-    int n = sscanf(line, "%95s %95s %95s %95s", a, b, c, o->str);
+    int n = sscanf(line, "%95s %95s %95s %95s %95s", a, b, c, o->str, d);
     if (n <= 0 || a[0] == '#') continue;
     if (!strcmp(a, "seed")) { seed = atoi(b); continue; }
     if (!strcmp(a, "thp")) { thp = atoi(b); continue; }
@@ -124,7 +125,7 @@ static void load(const char *path) {
       o->op = a[0] == 'p' ? O_PAGEOUT : O_UNMAP; o->region = region_tok(b); o->dval = atof(c);
     } else if (!strcmp(a, "race_unmap")) {
       o->op = O_RACE; o->region = region_tok(b); o->ival = atoi(c);
-      o->ival2 = !strcmp(o->str, "keep");
+      o->ival2 = (strcmp(o->str, "keep") == 0) | (n >= 5 && strcmp(d, "sequential") == 0) << 1;
     } else if (!strcmp(a, "fork_touch")) {
       o->op = O_FORK; o->region = region_tok(b); o->ival = atoi(c); o->dval = atof(o->str);
     } else if (!strcmp(a, "sleep")) { o->op = O_SLEEP; o->dval = atof(b); }
@@ -223,26 +224,40 @@ static void op_pageout(Region *r, double fraction) {
 
 static Region *race_r;
 static size_t race_chunk;
+static int race_seq;
 static volatile int race_stop;
-static void *toucher(void *arg) {  // one page (the middle one) of each odd chunk
+static volatile long race_read;  // sequential: odd chunks [1, race_read] are fully read
+
+// probe: the middle page of each odd chunk until the munmap thread is done;
+// sequential: every page of each odd chunk in order (readahead windows grow into the next chunk)
+static void *toucher(void *arg) {
   (void)arg;
   uint64_t sum = 0;
-  for (size_t c = 1; c * race_chunk < race_r->npages && !race_stop; c += 2) {
-    size_t i = c * race_chunk + race_chunk / 2;
-    if (i < race_r->npages && race_r->mapped[i]) sum += *(volatile uint64_t *)(race_r->base + i * PG);
+  size_t n = race_r->npages, k = race_chunk;
+  for (size_t c = 1; c * k < n && (race_seq || !race_stop); c += 2) {
+    size_t lo = race_seq ? c * k : c * k + k / 2, hi = race_seq ? (c + 1) * k : lo + 1;
+    for (size_t i = lo; i < hi && i < n; i++)
+      if (race_r->mapped[i]) sum += *(volatile uint64_t *)(race_r->base + i * PG);
+    __atomic_store_n(&race_read, (long)c, __ATOMIC_RELEASE);
   }
+  __atomic_store_n(&race_read, (long)n, __ATOMIC_RELEASE);
   return (void *)(uintptr_t)(sum & 1);
 }
 
-static void op_race(Region *r, size_t chunk, int keep) {
+static void op_race(Region *r, size_t chunk, int mode) {
   pthread_t th;
   race_r = r; race_chunk = chunk ? chunk : 1; race_stop = 0;
+  race_seq = (mode & 2) != 0; race_read = 0;
   pthread_create(&th, NULL, toucher, NULL);
-  for (size_t c = 0; c * race_chunk < r->npages; c += 2)
+  for (size_t c = 0; c * race_chunk < r->npages; c += 2) {
+    // sequential: munmap chunk c once chunk c - 1 is read, while its readahead is in flight
+    while (race_seq && c > 0 && __atomic_load_n(&race_read, __ATOMIC_ACQUIRE) < (long)c - 1)
+      sched_yield();
     unmap_range(r, c * race_chunk, (c + 1) * race_chunk);
+  }
   race_stop = 1;
   pthread_join(th, NULL);
-  if (!keep) unmap_range(r, 0, r->npages);
+  if (!(mode & 1)) unmap_range(r, 0, r->npages);
 }
 
 static void op_fork(Region *r, int children, double fraction) {

@@ -62,7 +62,8 @@ def _encode_phase(ph: Phase, names: dict[str, int], out: list[str]) -> None:
         out.append(f"{ph.op} {_region(p['region'], names)} {p['fraction']!r}")
     elif ph.op == "race_unmap":
         chunk_pages = max(1, p["chunk_kib"] // 4)
-        out.append(f"race_unmap {_region(p['region'], names)} {chunk_pages} {p['rest']}")
+        out.append(f"race_unmap {_region(p['region'], names)} {chunk_pages} {p['rest']}"
+                   + (" sequential" if p["reader"] == "sequential" else ""))
     elif ph.op == "fork_touch":
         out.append(f"fork_touch {_region(p['region'], names)} {p['children']} "
                    f"{p['fraction']!r}")

@@ -62,7 +62,8 @@ K_RESERVED_MIB = 33
 K_SAMPLE_S = 34
 K_CHECK = 35
 K_MAX_SIM_S = 36
-N_KNOBS = 37
+K_IO_BURST_S = 37
+N_KNOBS = 38
 KNOB_ORDER = (
     "era", "slots_cache", "slots_cache_free", "alloc_reclaim", "alloc_full_cluster_reclaim",
     "swap_full_memcg", "zap_lock", "zap_wait_writeback", "trylock_fail_p", "readahead",
@@ -71,7 +72,7 @@ KNOB_ORDER = (
     "scan_what", "scan_batch", "scan_lock", "scan_slot_ns", "cpu_fault_ns", "cpu_write_ns",
     "cpu_swapfault_ns", "cpu_pageout_ns", "cpu_scan_ns", "cpu_zap_ns", "io_latency_us",
     "fast_write_mib_s", "fast_read_mib_s", "jitter", "kernel_reserved_mib",
-    "sample_interval_s", "check_invariants", "max_sim_s",
+    "sample_interval_s", "check_invariants", "max_sim_s", "io_burst_s",
 )  # the K_* indices above, by name
 VAR_ORDER = (
     "swap_total", "swap_used", "swap_cached", "swap_orphans", "memcg_current",
@@ -209,7 +210,11 @@ G_SCAN_CURSOR = 53
 G_REGION_LO = 54  # the VMA of the current fault (for VMA readahead)
 G_REGION_HI = 55
 G_FULLCL_CURSOR = 56
-N_G = 57
+G_WBURST_NS = 57  # throttled disk: leaky-bucket burst (0 when unthrottled)
+G_RBURST_NS = 58
+G_WFAST_NS = 59  # time of one admitted page on the disk behind the throttle
+G_RFAST_NS = 60
+N_G = 61
 
 # results of shrink_folio
 KEPT = 0
@@ -741,21 +746,39 @@ def add_to_swap(st, f):
 
 
 @jit
-def submit_write(st, f, t):
-    """swap_writepage(): PG_writeback, queued on the bandwidth-limited device; pswpout++."""
+def submit_io(st, f, t, ring_f, ring_t, head, tail, dev, burst, page, fast):
+    """Queue one page of I/O on the swap disk; returns its completion time.
+
+    A throttled disk is QEMU's leaky bucket (util/throttle.c throttle_compute_wait): I/O is
+    admitted at once while the bucket holds under ``burst`` ns of bandwidth, else when it
+    has drained that far; ``g[dev]`` is the time the bucket would be empty.  Admitted I/O
+    takes ``fast`` ns.  Unthrottled (burst 0, fast == page): a FIFO at the disk's bandwidth.
+    Completions stay in submission order (the ring is FIFO)."""
     g = st.g
-    lat = np.int64(st.k[K_IO_LAT_US] * 1000.0)
-    start = t + lat
-    if g[G_WDEV_T] > start:
-        start = g[G_WDEV_T]
-    done = start + g[G_WPAGE_NS]
-    g[G_WDEV_T] = done
-    cap = st.wbq_f.shape[0]
-    i = g[G_WB_TAIL] % cap
-    st.wbq_f[i] = f
-    st.wbq_t[i] = done
-    st.fr[FR_IOSEQ, f] = g[G_WB_TAIL]
-    g[G_WB_TAIL] += 1
+    admit = t + np.int64(st.k[K_IO_LAT_US] * 1000.0)
+    if g[dev] - g[burst] > admit:
+        admit = g[dev] - g[burst]
+    empty = admit if admit > g[dev] else g[dev]
+    g[dev] = empty + g[page]
+    done = admit + g[fast]
+    cap = ring_f.shape[0]
+    if g[tail] > g[head]:
+        last = ring_t[(g[tail] - 1) % cap]
+        if last > done:
+            done = last
+    i = g[tail] % cap
+    ring_f[i] = f
+    ring_t[i] = done
+    st.fr[FR_IOSEQ, f] = g[tail]
+    g[tail] += 1
+    return done
+
+
+@jit
+def submit_write(st, f, t):
+    """swap_writepage(): PG_writeback, queued on the swap disk; pswpout++."""
+    submit_io(st, f, t, st.wbq_f, st.wbq_t, G_WB_HEAD, G_WB_TAIL, G_WDEV_T, G_WBURST_NS,
+              G_WPAGE_NS, G_WFAST_NS)
     fl = st.fr[FR_FLAGS, f]
     st.fr[FR_FLAGS, f] = (fl | PG_WRITEBACK | PG_RECLAIM) & ~PG_DIRTY
     st.c[V_PSWPOUT] += 1
@@ -764,19 +787,8 @@ def submit_write(st, f, t):
 @jit
 def submit_read(st, f, t):
     """swap_readpage(): PG_locked until the read completes; pswpin++.  Returns done time."""
-    g = st.g
-    lat = np.int64(st.k[K_IO_LAT_US] * 1000.0)
-    start = t + lat
-    if g[G_RDEV_T] > start:
-        start = g[G_RDEV_T]
-    done = start + g[G_RPAGE_NS]
-    g[G_RDEV_T] = done
-    cap = st.rdq_f.shape[0]
-    i = g[G_RD_TAIL] % cap
-    st.rdq_f[i] = f
-    st.rdq_t[i] = done
-    st.fr[FR_IOSEQ, f] = g[G_RD_TAIL]
-    g[G_RD_TAIL] += 1
+    done = submit_io(st, f, t, st.rdq_f, st.rdq_t, G_RD_HEAD, G_RD_TAIL, G_RDEV_T,
+                     G_RBURST_NS, G_RPAGE_NS, G_RFAST_NS)
     st.fr[FR_FLAGS, f] |= PG_LOCKED
     st.c[V_PSWPIN] += 1
     return done
@@ -1439,16 +1451,17 @@ def read_swap_cache_async(st, s, t, is_target):
 
 
 @jit
-def swapin_readahead(st, s, v, t):
-    """swapin_readahead(): VMA window (swap_vma_readahead) or aligned cluster
-    (swap_cluster_readahead) around the fault (mm/swap_state.c, 6.1)."""
+def swapin_window(st, s, v):
+    """The window of swapin_readahead(): VMA window (swap_vma_readahead, swap_ra_info) over
+    virtual pages, or the aligned cluster over slots (swap_cluster_readahead) around the
+    fault (mm/swap_state.c, 6.1).  Returns (lo, hi, vma); lo == hi when there is none."""
     g = st.g
     if st.k[K_READAHEAD] == 0.0 or g[G_PAGE_CLUSTER] == 0:
-        return
+        return np.int64(0), np.int64(0), False
     if g[G_VMA_RA]:
         win = swapin_nr_pages(st, v)
         if win <= 1:
-            return
+            return np.int64(0), np.int64(0), True
         prev = g[G_RA_PREV_V]
         if prev == v - 1:
             lo = v
@@ -1461,24 +1474,30 @@ def swapin_readahead(st, s, v, t):
             lo = g[G_REGION_LO]
         if hi > g[G_REGION_HI]:
             hi = g[G_REGION_HI]
-        for w in range(lo, hi):
+        return np.int64(lo), np.int64(hi), True
+    win = swapin_nr_pages(st, s)
+    if win <= 1:
+        return np.int64(0), np.int64(0), False
+    mask = win - 1
+    end = s | mask
+    if end >= g[G_NSLOTS]:
+        end = g[G_NSLOTS] - 1
+    return np.int64(s & ~mask), np.int64(end + 1), False
+
+
+@jit
+def swapin_readahead(st, s, v, lo, hi, vma, t):
+    """Start the reads of the window entries in [lo, hi) other than the target, in address
+    order as the readahead loops submit them (mm/swap_state.c, 6.1)."""
+    for w in range(lo, hi):
+        if vma:
             if w == v:
                 continue
             p = st.pte[w]
             if p != PTE_NONE and (p & SWP_BIT):
                 read_swap_cache_async(st, p & ~SWP_BIT, t, False)
-    else:
-        win = swapin_nr_pages(st, s)
-        if win <= 1:
-            return
-        mask = win - 1
-        start = s & ~mask
-        end = s | mask
-        if end >= g[G_NSLOTS]:
-            end = g[G_NSLOTS] - 1
-        for o in range(start, end + 1):
-            if o != s:
-                read_swap_cache_async(st, o, t, False)
+        elif w != s:
+            read_swap_cache_async(st, w, t, False)
 
 
 @jit
@@ -1499,13 +1518,18 @@ def do_swap_page(st, v, write, t):
             t = lock_wait(st, f, t)
     else:
         st.c[V_PGMAJFAULT] += 1
-        swapin_readahead(st, s, v, t)
+        # the window's reads go out in address order, the target's among them: entries
+        # before it, the target, entries after it (the fault then waits for the target only)
+        lo, hi, vma = swapin_window(st, s, v)
+        pivot = v if vma else s
+        swapin_readahead(st, s, v, lo, min(pivot, hi), vma, t)
         f, t = try_charge(st, t, True)
         if f < 0:
             return t
         if st.pte[v] != (SWP_BIT | s):
             frame_free(st, f)  # the pte changed while we slept
             return t
+        done = np.int64(-1)
         if st.sframe[s] >= 0:
             frame_free(st, f)
             f = st.sframe[s]
@@ -1514,6 +1538,8 @@ def do_swap_page(st, v, write, t):
             add_to_swap_cache(st, f, s)
             lru_add_head(st, f, LRU_INACTIVE)
             done = submit_read(st, f, t)
+        swapin_readahead(st, s, v, max(pivot + 1, lo), hi, vma, t)
+        if done >= 0:
             advance_to(st, t)
             t = lock_wait(st, f, t)
             if t < done:
@@ -1648,17 +1674,28 @@ def op_unmap(st, lo, hi, t):
 
 
 @jit
-def op_race(st, lo, hi, chunk, keep, t):
-    """race_unmap: munmap even chunks while a thread on another CPU reads one page of each
-    odd chunk; both advance by simulated time, earliest first.  Then the rest."""
+def op_race(st, lo, hi, chunk, keep, sequential, t):
+    """race_unmap: a munmap thread zaps the even chunks while a reader thread on another CPU
+    reads the odd chunks; both advance by simulated time, earliest first.  Then the rest.
+
+    Reader ``probe`` (as the guest's toucher): the middle page of each odd chunk, until the
+    munmap thread is done.  Reader ``sequential``: every page of each odd chunk in order, so
+    VMA readahead windows grow into the next (even) chunk; the munmap thread zaps even chunk
+    c only once the reader has finished chunk c - 1, while that readahead is in flight."""
     nchunks = (hi - lo + chunk - 1) // chunk
     tz = t  # munmap thread
-    tr = t  # toucher thread
+    tr = t  # reader thread
     ze = 0  # next even chunk index
     ro = 1  # next odd chunk index
+    ri = 0  # sequential: next page within the odd chunk
     one_cpu = st.g[G_VCPUS] <= 1
-    while ze < nchunks or ro < nchunks:
-        if ze < nchunks and (ro >= nchunks or tz <= tr):
+    while True:
+        zap_ready = ze < nchunks and (not sequential or ze == 0 or ro >= ze + 1
+                                      or ro >= nchunks)
+        can_read = ro < nchunks and (sequential or ze < nchunks or tr < tz)
+        if not zap_ready and not can_read:
+            break
+        if zap_ready and (not can_read or tz <= tr):
             a = lo + ze * chunk
             b = min(hi, a + chunk)
             start = tz
@@ -1668,16 +1705,27 @@ def op_race(st, lo, hi, chunk, keep, t):
             if one_cpu:
                 tr += tz - start
             ze += 2
+            continue
+        if sequential:
+            v = lo + ro * chunk + ri
+            ri += 1
+            if ri >= chunk or v + 1 >= hi:
+                ri = 0
+                ro += 2
         else:
-            v = lo + ro * chunk
-            advance_to(st, tr)
-            start = tr
-            tr = fault_page(st, v, False, tr)
-            if st.g[G_KILLED]:
-                return max(tr, tz)
-            if one_cpu:
-                tz += tr - start
+            v = lo + ro * chunk + chunk // 2
             ro += 2
+        if v >= hi:
+            continue
+        advance_to(st, tr)
+        start = tr
+        tr = fault_page(st, v, False, tr)
+        if st.g[G_KILLED]:
+            return max(tr, tz)
+        if one_cpu:
+            tz += tr - start
+        if sequential and ri == 0 and ro == ze + 1:
+            tz = max(tz, tr)  # the munmap thread waited for this chunk to be read
     t = max(tz, tr)
     if not keep:
         for ci in range(1, nchunks, 2):
@@ -1900,7 +1948,7 @@ def run_ops(st, ops, fops, procs, child_base):
         elif code == OP_UNMAP:
             t = op_unmap(st, lo, hi, t)
         elif code == OP_RACE:
-            t = op_race(st, lo, hi, ops[i, O_A], ops[i, O_B] != 0, t)
+            t = op_race(st, lo, hi, ops[i, O_A], (ops[i, O_B] & 1) != 0, (ops[i, O_B] & 2) != 0, t)
         elif code == OP_FORK:
             t = op_fork(st, lo, ops[i, O_B], hi, ops[i, O_A], child_base, t)
         elif code == OP_SLEEP:
@@ -1965,6 +2013,13 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
     rdw = read_mib_s if read_mib_s > 0 else knobs[K_FAST_READ]
     g[G_WPAGE_NS] = max(1, int(round(4096 / (wbw * 1048576.0) * 1e9)))
     g[G_RPAGE_NS] = max(1, int(round(4096 / (rdw * 1048576.0) * 1e9)))
+    burst = int(round(knobs[K_IO_BURST_S] * 1e9))
+    g[G_WBURST_NS] = burst if write_mib_s > 0 else 0
+    g[G_RBURST_NS] = burst if read_mib_s > 0 else 0
+    fast_w = max(1, int(round(4096 / (knobs[K_FAST_WRITE] * 1048576.0) * 1e9)))
+    fast_r = max(1, int(round(4096 / (knobs[K_FAST_READ] * 1048576.0) * 1e9)))
+    g[G_WFAST_NS] = fast_w if g[G_WBURST_NS] > 0 else g[G_WPAGE_NS]  # no burst: FIFO
+    g[G_RFAST_NS] = fast_r if g[G_RBURST_NS] > 0 else g[G_RPAGE_NS]
     g[G_VCPUS] = vcpus
     g[G_PAGE_CLUSTER] = page_cluster
     g[G_VMA_RA] = 1 if vma_ra else 0

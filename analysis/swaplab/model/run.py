@@ -56,10 +56,14 @@ def run(scn: Scenario, policy: str, overrides: Mapping[str, Any] | None,
     mc = scn.settings["memcg"]
     nframes = max(64, (m["ram_mib"] - knobs["kernel_reserved_mib"]) * 256)
     nslots = sw["size_mib"] * 256
+    # swap_use_vma_readahead() (mm/swap_state.c, 6.1-7.2): VMA readahead only while no
+    # rotational swap device is on; virtio-blk disks are rotational (drivers/block/
+    # virtio_blk.c), so a "disk" swaps in with cluster readahead whatever vma_ra_enabled says
+    vma_ra = bool(m["vma_readahead"]) and sw["device"] != "disk"
     cap = 4096
     while True:
         st = engine.new_state(nframes, nslots, wl.nvpages, kv, seed, len(wl.labels), cap,
-                         m["vcpus"], m["page_cluster"], m["vma_readahead"],
+                         m["vcpus"], m["page_cluster"], vma_ra,
                          limit_pages(mc["memory_max_mib"]), limit_pages(mc["swap_max_mib"]),
                          limit_pages(mc["swap_high_mib"]) if mc["swap_high_mib"] != "max"
                          else UNLIMITED, sw["write_mib_s"], sw["read_mib_s"])

@@ -121,7 +121,8 @@ def _emit(ph: Phase, pi: int, rows: list, frows: list, region, frac, allocs: lis
     elif ph.op == "race_unmap":
         lo, hi = region(p["region"])
         chunk = max(1, p["chunk_kib"] // 4)
-        rows.append([E.OP_RACE, pi, -1, lo, hi, chunk, 1 if p["rest"] == "keep" else 0, hi])
+        mode = (1 if p["rest"] == "keep" else 0) | (2 if p["reader"] == "sequential" else 0)
+        rows.append([E.OP_RACE, pi, -1, lo, hi, chunk, mode, hi])
     elif ph.op == "fork_touch":
         lo, hi = region(p["region"])
         rows.append([E.OP_FORK, pi, -1, lo, frac(lo, hi, p["fraction"]), p["children"], hi,

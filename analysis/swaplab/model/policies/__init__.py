@@ -162,6 +162,13 @@ KNOBS: dict[str, Knob] = {
     "check_invariants": Knob(_B, False, "check swap_map/pte/memcg invariants after every "
                              "op step (slow; tests)"),
     "max_sim_s": Knob(_F, 3600.0, "stop simulated time here (safety bound)", 1.0, 1e6),
+    # --- the swap disk (appended: the engine's knob vector order) ---
+    "io_burst_s": Knob(_F, 0.1, "a throttled swap disk (write_mib_s/read_mib_s > 0) admits "
+                       "I/O at once while its leaky bucket holds under this many seconds of "
+                       "bandwidth, as QEMU's throttle does with no -max set (avg/10, "
+                       "util/throttle.c throttle_compute_wait); admitted I/O runs at "
+                       "fast_write_mib_s / fast_read_mib_s; 0 = a strict FIFO at the "
+                       "throttled bandwidth", 0.0, 60.0),
 }
 
 KNOB_INDEX = {name: i for i, name in enumerate(KNOBS)}
