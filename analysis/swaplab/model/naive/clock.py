@@ -14,12 +14,9 @@ from swaplab.model.naive.observe import observe
 
 
 def swap_writepage(m: Machine, page: Page, t: int) -> None:
-    """swap_writepage(): PG_writeback (+ PG_reclaim from pageout), queued behind the
-    device's earlier writes; pswpout++."""
-    q = m.write_q
-    start = max(t + int(m.knobs.io_latency_us * 1000.0), q.busy_until)
-    q.busy_until = start + q.page_ns
-    q.queue.append((q.busy_until, page))
+    """swap_writepage(): PG_writeback (+ PG_reclaim from pageout), queued on the swap
+    disk; pswpout++."""
+    m.write_q.submit(page, t + int(m.knobs.io_latency_us * 1000.0))
     page.writeback = True
     page.reclaim = True
     page.dirty = False
@@ -28,13 +25,10 @@ def swap_writepage(m: Machine, page: Page, t: int) -> None:
 
 def swap_readpage(m: Machine, page: Page, t: int) -> int:
     """swap_readpage(): PG_locked until the read completes; pswpin++.  Returns its end."""
-    q = m.read_q
-    start = max(t + int(m.knobs.io_latency_us * 1000.0), q.busy_until)
-    q.busy_until = start + q.page_ns
-    q.queue.append((q.busy_until, page))
+    done = m.read_q.submit(page, t + int(m.knobs.io_latency_us * 1000.0))
     page.locked = True
     m.counters.pswpin += 1
-    return q.busy_until
+    return done
 
 
 def folio_end_writeback(m: Machine, page: Page) -> None:

@@ -50,15 +50,16 @@ def read_swap_cache_async(m: Machine, off: int, t: int) -> None:
     m.counters.swap_ra += 1
 
 
-def swapin_readahead(m: Machine, off: int, v: int, t: int) -> None:
-    """swapin_readahead(): the VMA window around the fault (swap_vma_readahead) or the
-    aligned block of slots (swap_cluster_readahead), mm/swap_state.c 6.1."""
+def swapin_window(m: Machine, off: int, v: int) -> tuple[range, bool]:
+    """The readahead window around a fault: virtual pages of the VMA (swap_vma_readahead,
+    swap_ra_info) or the aligned block of slots (swap_cluster_readahead), mm/swap_state.c
+    6.1.  Returns (window, whether it is over virtual pages); empty without readahead."""
     if not m.knobs.readahead or m.page_cluster == 0:
-        return
+        return range(0), False
     if m.vma_readahead:
         win = swapin_nr_pages(m, v)
         if win <= 1:
-            return
+            return range(0), True
         prev = m.ra.prev_fault
         if prev == v - 1:
             lo = v
@@ -66,20 +67,25 @@ def swapin_readahead(m: Machine, off: int, v: int, t: int) -> None:
             lo = v - win + 1
         else:
             lo = v - (win - 1) // 2
-        hi = min(lo + win, m.task.vma_hi)
-        lo = max(lo, m.task.vma_lo)
-        for w in range(lo, hi):
+        return range(max(lo, m.task.vma_lo), min(lo + win, m.task.vma_hi)), True
+    win = swapin_nr_pages(m, off)
+    if win <= 1:
+        return range(0), False
+    mask = win - 1
+    return range(off & ~mask, min(off | mask, m.swap.pages - 1) + 1), False
+
+
+def swapin_readahead(m: Machine, off: int, v: int, window: range, vma: bool,
+                     t: int) -> None:
+    """Start the readahead reads of ``window`` other than the target, in address order as
+    the readahead loops submit them (mm/swap_state.c, 6.1)."""
+    for w in window:
+        if vma:
             entry = m.pte[w]
             if w != v and isinstance(entry, int):
                 read_swap_cache_async(m, entry, t)
-    else:
-        win = swapin_nr_pages(m, off)
-        if win <= 1:
-            return
-        mask = win - 1
-        for o in range(off & ~mask, min(off | mask, m.swap.pages - 1) + 1):
-            if o != off:
-                read_swap_cache_async(m, o, t)
+        elif w != off:
+            read_swap_cache_async(m, w, t)
 
 
 def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
@@ -99,13 +105,17 @@ def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
             t = clock.folio_lock(m, page, t)
     else:
         m.counters.pgmajfault += 1
-        swapin_readahead(m, off, v, t)
+        # the window's reads go out in address order with the target's among them
+        window, vma = swapin_window(m, off, v)
+        pivot = v if vma else off
+        swapin_readahead(m, off, v, range(window.start, min(pivot, window.stop)), vma, t)
         page, t = reclaim.try_charge(m, t, True)
         if page is None:
             return t
         if m.pte[v] != off:
             mm.free_page(m, page)  # the pte changed while we slept
             return t
+        done = None
         cached = si.swap_cache.get(off)
         if cached is not None:
             mm.free_page(m, page)
@@ -115,6 +125,8 @@ def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
             swapcache.add_to_swap_cache(m, page, off)
             m.lru.add(page, INACTIVE)
             done = clock.swap_readpage(m, page, t)
+        swapin_readahead(m, off, v, range(max(pivot + 1, window.start), window.stop), vma, t)
+        if done is not None:  # the fault waits for the target's read only
             clock.advance_to(m, t)
             t = max(clock.folio_lock(m, page, t), done)
     m.ra.prev_fault = v

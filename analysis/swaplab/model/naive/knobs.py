@@ -75,6 +75,7 @@ class Knobs:
     kernel_reserved_mib: int
     sample_interval_s: float
     max_sim_s: float
+    io_burst_s: float
 
     @classmethod
     def from_mapping(cls, knobs: Mapping[str, Any]) -> Knobs:

@@ -16,15 +16,31 @@ NEVER = 1 << 62  # "no event pending" (ns)
 
 @dataclass
 class IoQueue:
-    """A bandwidth-limited block queue: FIFO of (completion time, page)."""
+    """One direction of the swap disk: QEMU's leaky-bucket throttle in front of a disk,
+    and the FIFO of requests in flight as (completion time, page)."""
 
-    page_ns: int  # transfer time of one page
-    busy_until: int = 0  # the device is busy until then
+    page_ns: int  # one page at the throttled bandwidth: what it adds to the bucket
+    burst_ns: int = 0  # the bucket admits I/O at once while it holds less than this
+    fast_ns: int = 0  # one admitted page on the disk behind the throttle
+    bucket_empty_at: int = 0  # when the bucket would have drained
     queue: deque[tuple[int, Page]] = field(default_factory=deque)
     completed: int = 0  # requests finished so far
 
     def next_time(self) -> int:
         return self.queue[0][0] if self.queue else NEVER
+
+    def submit(self, page: Page, t: int) -> int:
+        """Queue one page issued at ``t`` (latency included); returns its completion.
+
+        throttle_compute_wait (QEMU util/throttle.c): admitted once the bucket is under
+        ``burst_ns``; each page fills it by ``page_ns``.  Completions keep issue order."""
+        admit = max(t, self.bucket_empty_at - self.burst_ns)
+        self.bucket_empty_at = max(admit, self.bucket_empty_at) + self.page_ns
+        done = admit + self.fast_ns
+        if self.queue:
+            done = max(done, self.queue[-1][0])
+        self.queue.append((done, page))
+        return done
 
 
 @dataclass

@@ -83,31 +83,53 @@ def zap_range(m: Machine, lo: int, hi: int, t: int) -> int:
     return t
 
 
-def op_race(m: Machine, lo: int, hi: int, chunk: int, keep: bool, t: int) -> int:
-    """race_unmap: one thread munmaps the even chunks while another reads the first page
-    of each odd chunk; each runs on its own clock, the earlier one steps next (on one
-    CPU each thread's time also delays the other).  Then the odd chunks, unless kept."""
+def op_race(m: Machine, lo: int, hi: int, chunk: int, keep: bool, sequential: bool,
+            t: int) -> int:
+    """race_unmap: a munmap thread zaps the even chunks while a reader thread on another
+    CPU reads the odd chunks; each runs on its own clock, the earlier one steps next (on
+    one CPU each thread's time also delays the other).  Then the odd chunks, unless kept.
+
+    Reader "probe": the middle page of each odd chunk, while the munmap thread still has
+    chunks to zap.  Reader "sequential": every page of each odd chunk in order; even chunk
+    c is zapped only once chunk c - 1 has been read."""
     nchunks = (hi - lo + chunk - 1) // chunk
     t_zap = t_read = t
-    even, odd = 0, 1
+    even, odd, within = 0, 1, 0  # next even chunk, next odd chunk, page within it
     one_cpu = m.vcpus <= 1
-    while even < nchunks or odd < nchunks:
-        if even < nchunks and (odd >= nchunks or t_zap <= t_read):
+    while True:
+        zap_ready = even < nchunks and (not sequential or even == 0 or odd >= even + 1
+                                        or odd >= nchunks)
+        can_read = odd < nchunks and (sequential or even < nchunks or t_read < t_zap)
+        if not zap_ready and not can_read:
+            break
+        if zap_ready and (not can_read or t_zap <= t_read):
             start = t_zap
             a = lo + even * chunk
             t_zap = zap_range(m, a, min(hi, a + chunk), t_zap)
             if one_cpu:
                 t_read += t_zap - start
             even += 2
+            continue
+        if sequential:
+            v = lo + odd * chunk + within
+            within += 1
+            if within >= chunk or v + 1 >= hi:
+                within = 0
+                odd += 2
         else:
-            clock.advance_to(m, t_read)
-            start = t_read
-            t_read = handle_mm_fault(m, lo + odd * chunk, False, t_read)
-            if m.task.killed:
-                return max(t_read, t_zap)
-            if one_cpu:
-                t_zap += t_read - start
+            v = lo + odd * chunk + chunk // 2
             odd += 2
+        if v >= hi:
+            continue
+        clock.advance_to(m, t_read)
+        start = t_read
+        t_read = handle_mm_fault(m, v, False, t_read)
+        if m.task.killed:
+            return max(t_read, t_zap)
+        if one_cpu:
+            t_zap += t_read - start
+        if sequential and within == 0 and odd == even + 1:
+            t_zap = max(t_zap, t_read)  # the munmap thread waited for this chunk
     t = max(t_zap, t_read)
     if not keep:
         for ci in range(1, nchunks, 2):
@@ -207,7 +229,7 @@ def _dispatch(m: Machine, code: int, lo: int, hi: int, a: int, b: int, seconds: 
     if code in (OP_UNMAP, OP_EXIT):
         return zap_range(m, lo, hi, t)
     if code == OP_RACE:
-        return op_race(m, lo, hi, a, b != 0, t)
+        return op_race(m, lo, hi, a, bool(b & 1), bool(b & 2), t)  # rest=keep, sequential
     if code == OP_FORK:
         return op_fork(m, lo, b, hi, a, child_base, t)
     if code == OP_SLEEP:

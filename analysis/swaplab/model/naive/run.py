@@ -39,6 +39,18 @@ def page_ns(mib_s: float) -> int:
     return max(1, int(round(4096 / (mib_s * 1048576.0) * 1e9)))
 
 
+def disk_queue(mib_s: float, fast_mib_s: float, burst_s: float) -> IoQueue:
+    """One direction of the swap disk: throttled to ``mib_s`` (QEMU's leaky bucket with
+    ``burst_s`` of burst, admitted pages at ``fast_mib_s``), or unthrottled (0: a FIFO at
+    ``fast_mib_s``)."""
+    if mib_s <= 0:
+        ns = page_ns(fast_mib_s)
+        return IoQueue(page_ns=ns, burst_ns=0, fast_ns=ns)
+    burst = int(round(burst_s * 1e9))
+    ns = page_ns(mib_s)
+    return IoQueue(page_ns=ns, burst_ns=burst, fast_ns=page_ns(fast_mib_s) if burst else ns)
+
+
 def build_machine(scn: Scenario, knobs: Knobs, seed: int, nvpages: int) -> Machine:
     """The machine of a scenario: RAM less the kernel's share, swap device, memcg limits."""
     mach = scn.settings["machine"]
@@ -46,8 +58,6 @@ def build_machine(scn: Scenario, knobs: Knobs, seed: int, nvpages: int) -> Machi
     mc = scn.settings["memcg"]
     nframes = max(64, (mach["ram_mib"] - knobs.kernel_reserved_mib) * 256)
     nslots = sw["size_mib"] * 256
-    write = sw["write_mib_s"] if sw["write_mib_s"] > 0 else knobs.fast_write_mib_s
-    read = sw["read_mib_s"] if sw["read_mib_s"] > 0 else knobs.fast_read_mib_s
     high = mc["swap_high_mib"]
     return Machine(
         knobs=knobs,
@@ -58,12 +68,14 @@ def build_machine(scn: Scenario, knobs: Knobs, seed: int, nvpages: int) -> Machi
                      swap_max=limit_pages(mc["swap_max_mib"]),
                      swap_high=limit_pages(high) if high != "max" else UNLIMITED),
         swap=SwapDevice(nslots, knobs.era),
-        write_q=IoQueue(page_ns(write)),
-        read_q=IoQueue(page_ns(read)),
+        write_q=disk_queue(sw["write_mib_s"], knobs.fast_write_mib_s, knobs.io_burst_s),
+        read_q=disk_queue(sw["read_mib_s"], knobs.fast_read_mib_s, knobs.io_burst_s),
         pte=[None] * nvpages,
         vcpus=int(mach["vcpus"]),
         page_cluster=int(mach["page_cluster"]),
-        vma_readahead=bool(mach["vma_readahead"]),
+        # swap_use_vma_readahead() (mm/swap_state.c, 6.1-7.2) is false while a rotational
+        # device is on; a virtio-blk "disk" is rotational, so it uses cluster readahead
+        vma_readahead=bool(mach["vma_readahead"]) and sw["device"] != "disk",
         sample_ns=max(1, int(round(knobs.sample_interval_s * 1e9))),
     )
 
