@@ -141,18 +141,32 @@ KNOBS: dict[str, Knob] = {
                       choices=("trylock", "lock")),
     "scan_slot_ns": Knob(_F, 20.0, "CPU cost per slot visited by the scan (ns)", 0.0, 1e6),
     # --- time costs (ns per page; TCG guest defaults) ---
-    "cpu_fault_ns": Knob(_F, 4000.0, "anonymous first-touch fault incl. zeroing", 0.0, 1e9),
-    "cpu_write_ns": Knob(_F, 1000.0, "write or read of one present page", 0.0, 1e9),
-    "cpu_swapfault_ns": Knob(_F, 6000.0, "swap fault overhead (do_swap_page) without I/O",
-                             0.0, 1e9),
-    "cpu_pageout_ns": Knob(_F, 5000.0, "reclaim of one page (unmap, add_to_swap, submit)",
-                           0.0, 1e9),
-    "cpu_scan_ns": Knob(_F, 500.0, "LRU scan of a page that is kept", 0.0, 1e9),
-    "cpu_zap_ns": Knob(_F, 400.0, "zap of one pte (zap_pte_range)", 0.0, 1e9),
-    "io_latency_us": Knob(_F, 100.0, "latency of one swap I/O before transfer", 0.0, 1e7),
-    "fast_write_mib_s": Knob(_F, 1000.0, "write bandwidth when the scenario says 0 "
-                             "(unthrottled)", 0.1, 1e6),
-    "fast_read_mib_s": Knob(_F, 1000.0, "read bandwidth when the scenario says 0", 0.1, 1e6),
+    "cpu_fault_ns": Knob(_F, 34800.0, "anonymous first-touch fault incl. zeroing; "
+                         "calibrated: swaplab calibrate --kernel 6.1 "
+                         "(data/calibration/6.1.toml)", 0.0, 1e9),
+    "cpu_write_ns": Knob(_F, 1000.0, "write or read of one present page; not constrained by "
+                         "the 6.1 traces, kept at its guess: swaplab calibrate --kernel 6.1 "
+                         "(data/calibration/6.1.toml [fixed])", 0.0, 1e9),
+    "cpu_swapfault_ns": Knob(_F, 5800.0, "swap fault overhead (do_swap_page) without I/O; "
+                             "calibrated: swaplab calibrate --kernel 6.1 "
+                             "(data/calibration/6.1.toml)", 0.0, 1e9),
+    "cpu_pageout_ns": Knob(_F, 144000.0, "reclaim of one page (unmap, add_to_swap, submit); "
+                           "calibrated: swaplab calibrate --kernel 6.1 "
+                           "(data/calibration/6.1.toml)", 0.0, 1e9),
+    "cpu_scan_ns": Knob(_F, 500.0, "LRU scan of a page that is kept; not constrained by the "
+                        "6.1 traces, kept at its guess: swaplab calibrate --kernel 6.1 "
+                        "(data/calibration/6.1.toml [fixed])", 0.0, 1e9),
+    "cpu_zap_ns": Knob(_F, 1740.0, "zap of one pte (zap_pte_range); calibrated: swaplab "
+                       "calibrate --kernel 6.1 (data/calibration/6.1.toml)", 0.0, 1e9),
+    "io_latency_us": Knob(_F, 436.0, "latency of one swap I/O before transfer; calibrated: "
+                          "swaplab calibrate --kernel 6.1 (data/calibration/6.1.toml)",
+                          0.0, 1e7),
+    "fast_write_mib_s": Knob(_F, 1430.0, "write bandwidth when the scenario says 0 "
+                             "(unthrottled); calibrated: swaplab calibrate --kernel 6.1 "
+                             "(data/calibration/6.1.toml)", 0.1, 1e6),
+    "fast_read_mib_s": Knob(_F, 860.0, "read bandwidth when the scenario says 0; calibrated: "
+                            "swaplab calibrate --kernel 6.1 (data/calibration/6.1.toml)",
+                            0.1, 1e6),
     "jitter": Knob(_F, 0.1, "relative random jitter of each CPU cost", 0.0, 1.0),
     # --- machine ---
     "kernel_reserved_mib": Knob(_I, 48, "RAM the guest kernel and init keep (not for the "
