@@ -36,11 +36,14 @@ def test_writeback_orphans_persist_after_exit_on_6_1():
     assert at(ds, "observer:exit", "writeback_skip") > 0
 
 
-@pytest.mark.parametrize("policy", ["linux-2.6.31", "linux-6.1", "linux-6.12", "linux-7"])
-def test_full_swap_oom_kills_the_next_allocation(policy):
+# linux-2.6.31 with v2 accounting: its swap_map rules under a swap.max (v1: test_memcg_v1.py)
+@pytest.mark.parametrize("policy, knobs", [("linux-2.6.31", {"memcg_accounting": "v2"}),
+                                           ("linux-6.1", {}), ("linux-6.12", {}),
+                                           ("linux-7", {})])
+def test_full_swap_oom_kills_the_next_allocation(policy, knobs):
     # orphans fill memory.swap.max (48M); no anon scan, no free slot: the 40 MB allocation
     # OOMs (measured 3/3 on 6.1, 6.12, 7.2: swapcached 48.0M = swap.current, anon 0)
-    ds = sim("full-swap-oom", policy)
+    ds = sim("full-swap-oom", policy, **knobs)
     assert at(ds, "orphan-maker:exit", "oom_kill") == 0
     assert at(ds, "orphan-maker:exit", "memcg_swap_current") >= 47 * MIB_PAGES
     assert at(ds, "next-allocation:exit", "memcg_oom_kill") == 1

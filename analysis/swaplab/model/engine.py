@@ -63,7 +63,8 @@ K_SAMPLE_S = 34
 K_CHECK = 35
 K_MAX_SIM_S = 36
 K_IO_BURST_S = 37
-N_KNOBS = 38
+K_MEMCG_ACCOUNTING = 38
+N_KNOBS = 39
 KNOB_ORDER = (
     "era", "slots_cache", "slots_cache_free", "alloc_reclaim", "alloc_full_cluster_reclaim",
     "swap_full_memcg", "zap_lock", "zap_wait_writeback", "trylock_fail_p", "readahead",
@@ -72,7 +73,7 @@ KNOB_ORDER = (
     "scan_what", "scan_batch", "scan_lock", "scan_slot_ns", "cpu_fault_ns", "cpu_write_ns",
     "cpu_swapfault_ns", "cpu_pageout_ns", "cpu_scan_ns", "cpu_zap_ns", "io_latency_us",
     "fast_write_mib_s", "fast_read_mib_s", "jitter", "kernel_reserved_mib",
-    "sample_interval_s", "check_invariants", "max_sim_s", "io_burst_s",
+    "sample_interval_s", "check_invariants", "max_sim_s", "io_burst_s", "memcg_accounting",
 )  # the K_* indices above, by name
 VAR_ORDER = (
     "swap_total", "swap_used", "swap_cached", "swap_orphans", "memcg_current",
@@ -85,6 +86,9 @@ VAR_ORDER = (
 # choice codes
 TRIG_OFF, TRIG_REALLY_FULL, TRIG_HALF, TRIG_DEVICE_FULL = 0, 1, 2, 3
 WHAT_SWAP_MAP, WHAT_FULL_CLUSTERS, WHAT_LRU = 0, 1, 2
+ACCT_V2, ACCT_V1_MEMSW = 0, 1
+# which memcg counter a new page would push over its limit (res_counter_charge fail_res)
+LIM_NONE, LIM_RES, LIM_MEMSW = 0, 1, 2
 
 # ---- output variables (order of swaplab.schema.VARIABLES; a test checks) ----
 V_SWAP_TOTAL = 0
@@ -114,7 +118,8 @@ N_VARS = 23
 # extra counters (not output variables)
 C_EVENTS = 23
 C_LOCK_WAIT_NS = 24
-N_COUNTERS = 25
+C_MEMSW_OOM = 25  # v1: OOMs at the memsw limit (mem_over_limit from the memsw res_counter)
+N_COUNTERS = 26
 
 # ---- frame fields ----
 FR_FLAGS = 0
@@ -135,13 +140,16 @@ PG_DIRTY = 8
 PG_LOCKED = 16  # locked for read I/O (swap-in/readahead in flight)
 PG_RECLAIM = 32
 PG_READAHEAD = 64
+PCG_USED = 128  # v1: PageCgroupUsed, the page is charged to res+memsw (page_cgroup.h, 2.6.30)
 
 # slot flags
 SL_CHARGED = 1  # memory.swap charged (__mem_cgroup_try_charge_swap)
 SL_CACHEREF = 2  # the swap cache holds a reference (needed to decode the 2.6.30 value)
 SL_PINNED = 4  # in a per-cpu slots cache: SWAP_HAS_CACHE with no folio (6.1)
+SL_RECORD = 8  # v1: swap_cgroup_record() holds the memcg: memsw charged to the slot (2.6.30)
 SLM_CACHEREF = 0xFF ^ SL_CACHEREF  # masks to clear a flag (uint8-safe)
 SLM_PINNED = 0xFF ^ SL_PINNED
+SLM_RECORD = 0xFF ^ SL_RECORD
 
 SWP_BIT = 1 << 30
 PTE_NONE = -1
@@ -151,6 +159,7 @@ LIST_FREE = 2
 SWAPFILE_CLUSTER = 256  # mm/swapfile.c, 6.1
 SWAP_SLOTS_CACHE_SIZE = 64  # include/linux/swap_slots.h, 6.1 (SWAP_BATCH)
 INF = np.int64(1) << np.int64(62)
+UNLIMITED_PAGES = 1 << 40  # a "max" memcg limit in pages (swaplab.model.workload.UNLIMITED)
 
 # ---- globals g[] ----
 G_T = 0  # clock of the main actor (ns)
@@ -214,7 +223,9 @@ G_WBURST_NS = 57  # throttled disk: leaky-bucket burst (0 when unthrottled)
 G_RBURST_NS = 58
 G_WFAST_NS = 59  # time of one admitted page on the disk behind the throttle
 G_RFAST_NS = 60
-N_G = 61
+G_MEMSW_CUR = 61  # v1: memory.memsw.usage_in_bytes (pages); G_MEM_CUR is res then
+G_MEMSW_MAX = 62  # v1: memory.memsw.limit_in_bytes = memory_max + swap_max
+N_G = 63
 
 # results of shrink_folio
 KEPT = 0
@@ -368,7 +379,8 @@ def frame_get(st):
     fr[FR_SLOT, f] = -1
     fr[FR_VPAGE, f] = -1
     fr[FR_MAPCOUNT, f] = 0
-    st.g[G_MEM_CUR] += 1  # charged to the memcg (every process runs in it)
+    if not memcg_v1(st):
+        st.g[G_MEM_CUR] += 1  # charged to the memcg (every process runs in it)
     return f
 
 
@@ -378,6 +390,10 @@ def frame_free(st, f):
     lru_del(st, f)
     fr = st.fr
     g = st.g
+    if memcg_v1(st):
+        mem_cgroup_uncharge_page(st, f)
+    else:
+        g[G_MEM_CUR] -= 1
     fr[FR_FLAGS, f] = 0
     fr[FR_SLOT, f] = -1
     fr[FR_VPAGE, f] = -1
@@ -386,7 +402,83 @@ def frame_free(st, f):
     fr[FR_NEXT, f] = g[G_FREE_HEAD]
     g[G_FREE_HEAD] = f
     g[G_NR_FREE_FRAMES] += 1
-    g[G_MEM_CUR] -= 1
+
+
+# =============================================================================================
+# cgroup v1 memory + memsw accounting (memcg_accounting = "v1_memsw"; 2.6.30 memcontrol.c)
+# =============================================================================================
+
+
+@jit
+def memcg_v1(st):
+    """Whether the memcg counts cgroup v1 res + memsw (else v2 memory + swap)."""
+    return st.k[K_MEMCG_ACCOUNTING] == ACCT_V1_MEMSW
+
+
+@jit
+def memsw_limit(mem_max, swap_max):
+    """v1 memory.memsw.limit_in_bytes for the scenario's limits (pages): memory.max plus the
+    swap.max headroom; unlimited if either is "max"."""
+    if mem_max >= UNLIMITED_PAGES or swap_max >= UNLIMITED_PAGES:
+        return UNLIMITED_PAGES
+    return mem_max + swap_max
+
+
+@jit
+def memcg_limit_hit(st):
+    """Which counter one more page would overflow: LIM_RES (v2 memory.max, v1 res), LIM_MEMSW
+    (v1 memsw, tried after res: __mem_cgroup_try_charge, 2.6.30) or LIM_NONE."""
+    g = st.g
+    if g[G_MEM_CUR] + 1 > g[G_MEM_MAX]:
+        return LIM_RES
+    if memcg_v1(st) and g[G_MEMSW_CUR] + 1 > g[G_MEMSW_MAX]:
+        return LIM_MEMSW
+    return LIM_NONE
+
+
+@jit
+def mem_cgroup_charge(st, f):
+    """v1 res_counter_charge of res and memsw, committed to page f: PageCgroupUsed
+    (__mem_cgroup_try_charge + __mem_cgroup_commit_charge, 2.6.30)."""
+    st.g[G_MEM_CUR] += 1
+    st.g[G_MEMSW_CUR] += 1
+    st.fr[FR_FLAGS, f] |= PCG_USED
+
+
+@jit
+def mem_cgroup_uncharge_page(st, f):
+    """v1 __mem_cgroup_uncharge_common(MAPPED): a charged page that is not in the swap cache
+    is freed: res and memsw -1 (page_remove_rmap -> mem_cgroup_uncharge_page, 2.6.30)."""
+    if st.fr[FR_FLAGS, f] & PCG_USED:
+        st.fr[FR_FLAGS, f] &= ~PCG_USED
+        st.g[G_MEM_CUR] -= 1
+        st.g[G_MEMSW_CUR] -= 1
+
+
+@jit
+def mem_cgroup_uncharge_swapcache(st, f, s, swapout):
+    """v1 mem_cgroup_uncharge_swapcache() after the page left the swap cache: a charged,
+    unmapped page loses res; SWAPOUT records its memcg on the slot (swap_cgroup_record), so
+    memsw stays charged; DROP (2.6.31, no swap count left) uncharges memsw too (2.6.30
+    __mem_cgroup_uncharge_common; 2.6.31 swapcache_free)."""
+    fr = st.fr
+    if not (fr[FR_FLAGS, f] & PCG_USED) or fr[FR_MAPCOUNT, f] > 0:
+        return
+    fr[FR_FLAGS, f] &= ~PCG_USED
+    st.g[G_MEM_CUR] -= 1
+    if swapout:
+        st.sflags[s] |= SL_RECORD
+    else:
+        st.g[G_MEMSW_CUR] -= 1
+
+
+@jit
+def mem_cgroup_uncharge_swap(st, s):
+    """v1 mem_cgroup_uncharge_swap(): clear the slot's swap_cgroup record, memsw -1 (2.6.30
+    memcontrol.c; also the record drop of __mem_cgroup_commit_charge_swapin)."""
+    if st.sflags[s] & SL_RECORD:
+        st.sflags[s] &= SLM_RECORD
+        st.g[G_MEMSW_CUR] -= 1
 
 
 # =============================================================================================
@@ -428,8 +520,11 @@ def vm_swap_full(st):
 
 @jit
 def memcg_nr_swap_pages(st):
-    """mem_cgroup_get_nr_swap_pages(): min(free swap, swap.max - swap.current) (6.1)."""
+    """mem_cgroup_get_nr_swap_pages(): min(free swap, swap.max - swap.current) (6.1).
+    v1 has no swap limit: free swap (2.6.30 get_scan_ratio tests nr_swap_pages)."""
     g = st.g
+    if memcg_v1(st):
+        return g[G_NR_SWAP_FREE]
     room = g[G_SWAP_MAX] - g[G_SWAP_CUR]
     if room < 0:
         room = 0
@@ -442,7 +537,7 @@ def mem_cgroup_swap_full(st):
     """mem_cgroup_swap_full(): vm_swap_full() or swap.current*2 >= swap.max or >= swap.high."""
     if vm_swap_full(st):
         return True
-    if st.k[K_SWAP_FULL_MEMCG] == 0.0:
+    if st.k[K_SWAP_FULL_MEMCG] == 0.0 or memcg_v1(st):
         return False
     g = st.g
     return g[G_SWAP_CUR] * 2 >= g[G_SWAP_MAX] or g[G_SWAP_CUR] >= g[G_SWAP_HIGH]
@@ -456,6 +551,7 @@ def swap_entry_free(st, s):
     st.scont[s] = 0
     if st.sflags[s] & SL_CHARGED:
         g[G_SWAP_CUR] -= 1
+    mem_cgroup_uncharge_swap(st, s)  # v1: the slot's record (2.6.30 swap_entry_free)
     st.sflags[s] = 0
     g[G_NR_SWAP_FREE] += 1
     st.clfree[s // SWAPFILE_CLUSTER] += 1
@@ -508,6 +604,10 @@ def swap_free(st, s):
         free_swap_slot(st, s)
     else:
         slot_set(st, s, count, cache)
+        if count == 0 and memcg_v1(st) and np.int64(st.k[K_ERA]) != sm.ERA_2630:
+            # 2.6.31 swap_entry_free: !swap_count(count) -> mem_cgroup_uncharge_swap,
+            # even with SWAP_HAS_CACHE still set
+            mem_cgroup_uncharge_swap(st, s)
 
 
 @jit
@@ -538,7 +638,28 @@ def delete_from_swap_cache(st, f):
     st.fr[FR_SLOT, f] = -1
     st.fr[FR_FLAGS, f] &= ~PG_SWAPCACHE
     st.g[G_NR_SWAPCACHE] -= 1
+    if memcg_v1(st):
+        swapcache_free_memsw(st, f, s)
+    else:
+        swap_drop_cache_ref(st, s)
+
+
+@jit
+def swapcache_free_memsw(st, f, s):
+    """v1: drop the swap cache's reference on slot s with memsw accounting, in the era's
+    order.  2.6.30 delete_from_swap_cache / __remove_mapping: mem_cgroup_uncharge_swapcache
+    (SWAPOUT: record), then swap_free (the record goes with the slot).  2.6.31
+    swapcache_free: swap_entry_free(SWAP_CACHE) (mem_cgroup_uncharge_swap if no swap count
+    is left), then mem_cgroup_uncharge_swapcache(swapout = swap count left)."""
+    if np.int64(st.k[K_ERA]) == sm.ERA_2630:
+        mem_cgroup_uncharge_swapcache(st, f, s, True)
+        swap_drop_cache_ref(st, s)
+        return
+    swapout = slot_count(st, s) != 0
+    if not swapout:
+        mem_cgroup_uncharge_swap(st, s)
     swap_drop_cache_ref(st, s)
+    mem_cgroup_uncharge_swapcache(st, f, s, swapout)
 
 
 @jit
@@ -729,12 +850,13 @@ def add_to_swap(st, f):
     if s < 0:
         return False
     g = st.g
-    if g[G_SWAP_CUR] + 1 > g[G_SWAP_MAX]:
-        # memory.swap.events max/fail; put_swap_folio -> free_swap_slot
-        swap_drop_cache_ref(st, s)
-        return False
-    g[G_SWAP_CUR] += 1
-    st.sflags[s] |= SL_CHARGED
+    if not memcg_v1(st):  # v1 charges no swap here: memsw stays on the page (2.6.30)
+        if g[G_SWAP_CUR] + 1 > g[G_SWAP_MAX]:
+            # memory.swap.events max/fail; put_swap_folio -> free_swap_slot
+            swap_drop_cache_ref(st, s)
+            return False
+        g[G_SWAP_CUR] += 1
+        st.sflags[s] |= SL_CHARGED
     add_to_swap_cache(st, f, s)
     st.fr[FR_FLAGS, f] |= PG_DIRTY
     return True
@@ -864,7 +986,10 @@ def observe(st, row):
     row[V_SWAP_CACHED] = g[G_NR_SWAPCACHE]
     row[V_SWAP_ORPHANS] = count_orphans(st)
     row[V_MEMCG_CURRENT] = g[G_MEM_CUR]
-    row[V_MEMCG_SWAP_CURRENT] = g[G_SWAP_CUR]
+    if memcg_v1(st):
+        row[V_MEMCG_SWAP_CURRENT] = g[G_MEMSW_CUR] - g[G_MEM_CUR]  # what v1 users read as swap
+    else:
+        row[V_MEMCG_SWAP_CURRENT] = g[G_SWAP_CUR]
     row[V_MEMCG_ANON] = g[G_NR_MAPPED]
     row[V_MEMCG_SWAPCACHED] = g[G_NR_SWAPCACHE]
     for v in range(V_PSWPIN, N_VARS):
@@ -1152,15 +1277,20 @@ def shrink_folio(st, f, liu_only, t):
 
 
 @jit
-def shrink_lruvec(st, memcg, nr_to_reclaim, t):
+def shrink_lruvec(st, memcg, nr_to_reclaim, t, may_swap):
     """Reclaim from the anon LRUs (shrink_lruvec/shrink_list, get_scan_count, 6.1).
+    ``may_swap`` False: v1 reclaim at the memsw limit (try_to_free_mem_cgroup_pages(noswap),
+    2.6.30 get_scan_ratio: no anon scan), so nothing is reclaimable here.
 
     Returns (pages freed, time after)."""
     g = st.g
+    if not may_swap:
+        return 0, t
     can_anon = can_reclaim_anon_pages(st, memcg)
     liu = (not can_anon) and st.k[K_ANON_WHEN_FULL] == 1.0
     if not can_anon and not liu:
         return 0, t  # SCAN_FILE: no file pages here, nothing reclaimable
+    v1_lru = memcg and memcg_v1(st)
     freed = 0
     submitted = 0
     # do_try_to_free_pages: priority DEF_PRIORITY (12) down to 0, scanning lru >> priority
@@ -1175,6 +1305,10 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t):
             f = g[G_LRU_TAIL0]
             if f < 0:
                 break
+            if v1_lru and not (st.fr[FR_FLAGS, f] & PCG_USED):
+                # not on the memcg's LRU: mem_cgroup_add_lru_list skips !PageCgroupUsed
+                lru_add_head(st, f, LRU_INACTIVE)
+                continue
             st.c[V_RECLAIM_SCANNED] += 1
             st.c[C_EVENTS] += 1
             done += 1
@@ -1351,10 +1485,13 @@ def reclaim_throttle(st, t, batch):
 
 
 @jit
-def try_charge(st, t, may_reclaim):
+def try_charge(st, t, may_reclaim, lockf):
     """try_charge_memcg() + the page allocator for one new page (memcontrol.c 6.1): reclaim
     up to MAX_RECLAIM_RETRIES times without progress, then mem_cgroup_out_of_memory (memcg)
-    or out_of_memory (global) kills the running process.
+    or out_of_memory (global) kills the running process.  v1: res and memsw are both
+    charged; at the memsw limit reclaim may not swap (2.6.30 __mem_cgroup_try_charge).
+    ``lockf`` >= 0 (v1 swap-in): charge the existing, locked frame ``lockf`` instead of a new
+    one; its lock is released before an OOM kill zaps the process.
 
     Returns (frame or -1, time).  -1 with G_KILLED set means the process was killed.
     """
@@ -1363,14 +1500,18 @@ def try_charge(st, t, may_reclaim):
     batch = np.int64(st.k[K_RECLAIM_BATCH])
     scanned_once = False
     while True:
-        memcg_full = g[G_MEM_CUR] + 1 > g[G_MEM_MAX]
-        if not memcg_full and g[G_NR_FREE_FRAMES] > 0:
-            return frame_get(st), t
+        hit = memcg_limit_hit(st)
+        memcg_full = hit != LIM_NONE
+        if not memcg_full and (lockf >= 0 or g[G_NR_FREE_FRAMES] > 0):
+            f = lockf if lockf >= 0 else frame_get(st)
+            if memcg_v1(st):
+                mem_cgroup_charge(st, f)
+            return f, t
         if not may_reclaim:
             return -1, t
         if memcg_full:
-            st.c[V_MEMCG_MAX_EVENTS] += 1  # memcg_memory_event(MEMCG_MAX)
-        freed, t = shrink_lruvec(st, memcg_full, batch, t)
+            st.c[V_MEMCG_MAX_EVENTS] += 1  # memcg_memory_event(MEMCG_MAX); v1 failcnt
+        freed, t = shrink_lruvec(st, memcg_full, batch, t, hit != LIM_MEMSW)
         advance_to(st, t)
         if freed > 0:
             continue
@@ -1391,9 +1532,32 @@ def try_charge(st, t, may_reclaim):
         if memcg_full:
             st.c[V_MEMCG_OOM] += 1  # mem_cgroup_out_of_memory: memory.events oom
             st.c[V_MEMCG_OOM_KILL] += 1
+        if hit == LIM_MEMSW:
+            st.c[C_MEMSW_OOM] += 1
         st.c[V_OOM_KILL] += 1
+        if lockf >= 0:
+            st.fr[FR_FLAGS, lockf] &= ~PG_LOCKED  # do_swap_page unlocks before the exit
         t = kill_current(st, t)
         return -1, t
+
+
+@jit
+def mem_cgroup_try_charge_swapin(st, f, t):
+    """v1 swap-in charge of swap cache page f, locked (do_swap_page, 2.6.30): res and memsw
+    +1 with reclaim or OOM (mem_cgroup_try_charge_swapin), then __mem_cgroup_commit_charge:
+    a page already PageCgroupUsed cancels the new charge.  The caller drops the slot's
+    record after mapping (mem_cgroup_commit_charge_swapin).  Returns (charged, time)."""
+    was_charged = (st.fr[FR_FLAGS, f] & PCG_USED) != 0
+    st.fr[FR_FLAGS, f] |= PG_LOCKED
+    r, t = try_charge(st, t, True, f)
+    st.fr[FR_FLAGS, f] &= ~PG_LOCKED
+    if r < 0:
+        return False, t
+    if was_charged:
+        # __mem_cgroup_commit_charge on a PageCgroupUsed page: res and memsw -1 again
+        st.g[G_MEM_CUR] -= 1
+        st.g[G_MEMSW_CUR] -= 1
+    return True, t
 
 
 # =============================================================================================
@@ -1438,7 +1602,12 @@ def read_swap_cache_async(st, s, t, is_target):
         return -1
     if is_target:
         return -1  # the target is read by the caller (it may reclaim)
-    f, t2 = try_charge(st, t, False)
+    if memcg_v1(st):
+        # 2.6.30 read_swap_cache_async: alloc_page_vma + add_to_swap_cache, no memcg charge;
+        # the page is charged when a fault maps it (mem_cgroup_try_charge_swapin)
+        f = frame_get(st)
+    else:
+        f, t2 = try_charge(st, t, False, -1)
     if f < 0:
         return -1
     slot_set(st, s, slot_count(st, s), True)  # swapcache_prepare: SWAP_HAS_CACHE
@@ -1516,6 +1685,10 @@ def do_swap_page(st, v, write, t):
             g[G_RA_HITS] += 1
         if st.fr[FR_FLAGS, f] & PG_LOCKED:
             t = lock_wait(st, f, t)
+        if memcg_v1(st):
+            ok, t = mem_cgroup_try_charge_swapin(st, f, t)
+            if not ok:
+                return t
     else:
         st.c[V_PGMAJFAULT] += 1
         # the window's reads go out in address order, the target's among them: entries
@@ -1523,7 +1696,7 @@ def do_swap_page(st, v, write, t):
         lo, hi, vma = swapin_window(st, s, v)
         pivot = v if vma else s
         swapin_readahead(st, s, v, lo, min(pivot, hi), vma, t)
-        f, t = try_charge(st, t, True)
+        f, t = try_charge(st, t, True, -1)
         if f < 0:
             return t
         if st.pte[v] != (SWP_BIT | s):
@@ -1533,6 +1706,10 @@ def do_swap_page(st, v, write, t):
         if st.sframe[s] >= 0:
             frame_free(st, f)
             f = st.sframe[s]
+            if memcg_v1(st):
+                ok, t = mem_cgroup_try_charge_swapin(st, f, t)
+                if not ok:
+                    return t
         else:
             slot_set(st, s, slot_count(st, s), True)
             add_to_swap_cache(st, f, s)
@@ -1546,6 +1723,9 @@ def do_swap_page(st, v, write, t):
                 t = done
     g[G_RA_PREV_V] = v
     page_add_rmap(st, f, v)
+    if memcg_v1(st):
+        # mem_cgroup_commit_charge_swapin: the page now carries memsw; drop the slot's record
+        mem_cgroup_uncharge_swap(st, s)
     swap_free(st, s)
     if write:
         st.fr[FR_FLAGS, f] |= PG_DIRTY
@@ -1622,7 +1802,7 @@ def op_alloc(st, lo, hi, t):
     """mmap + write every page: anonymous faults (do_anonymous_page), each charged."""
     for v in range(lo, hi):
         advance_to(st, t)
-        f, t = try_charge(st, t, True)
+        f, t = try_charge(st, t, True, -1)
         if f < 0:
             return t
         st.fr[FR_FLAGS, f] |= PG_DIRTY
@@ -1783,6 +1963,8 @@ def op_set(st, which, value_pages, t):
     """Write memory.max / memory.swap.max / memory.swap.high (memory_max_write reclaims
     down to the new limit, then OOM-kills, memcontrol.c 6.1)."""
     g = st.g
+    if memcg_v1(st):
+        return op_set_v1(st, which, value_pages, t)
     if which == SET_SWAP_MAX:
         g[G_SWAP_MAX] = value_pages
     elif which == SET_SWAP_HIGH:
@@ -1791,7 +1973,7 @@ def op_set(st, which, value_pages, t):
         g[G_MEM_MAX] = value_pages
         retries = np.int64(st.k[K_RECLAIM_RETRIES])
         while g[G_MEM_CUR] > g[G_MEM_MAX]:
-            freed, t = shrink_lruvec(st, True, g[G_MEM_CUR] - g[G_MEM_MAX], t)
+            freed, t = shrink_lruvec(st, True, g[G_MEM_CUR] - g[G_MEM_MAX], t, True)
             advance_to(st, t)
             if freed > 0:
                 continue
@@ -1806,6 +1988,59 @@ def op_set(st, which, value_pages, t):
             st.c[V_OOM_KILL] += 1
             t = kill_current(st, t)
             break
+    return t
+
+
+@jit
+def resize_memsw_limit(st):
+    """v1 mem_cgroup_resize_memsw_limit() to memory.max + swap.max: reclaim is noswap, so
+    anon usage never shrinks; below the usage the write fails (-EBUSY) and the old limit
+    stays (res_counter_set_limit, 2.6.30)."""
+    g = st.g
+    new = memsw_limit(g[G_MEM_MAX], g[G_SWAP_MAX])
+    if new >= g[G_MEMSW_CUR]:
+        g[G_MEMSW_MAX] = new
+
+
+@jit
+def resize_limit(st, value_pages, t):
+    """v1 mem_cgroup_resize_limit(): reclaim (swap allowed) down to the new res limit; with
+    no progress after the retries the write fails (-EBUSY) and the old limit stays: no OOM
+    kill (2.6.30).  Returns the time."""
+    g = st.g
+    old = g[G_MEM_MAX]
+    g[G_MEM_MAX] = value_pages
+    retries = np.int64(st.k[K_RECLAIM_RETRIES])
+    while g[G_MEM_CUR] > g[G_MEM_MAX]:
+        freed, t = shrink_lruvec(st, True, g[G_MEM_CUR] - g[G_MEM_MAX], t, True)
+        advance_to(st, t)
+        if freed > 0:
+            continue
+        if io_pending(st):
+            t = wait_io(st, t)
+            continue
+        if retries > 0:
+            retries -= 1
+            continue
+        g[G_MEM_MAX] = old
+        break
+    return t
+
+
+@jit
+def op_set_v1(st, which, value_pages, t):
+    """The scenario's limits in v1 terms: memory.max is memory.limit_in_bytes, swap.max the
+    memsw headroom above it (memory.memsw.limit_in_bytes = memory.max + swap.max);
+    swap.high has no v1 counterpart.  Returns the time."""
+    g = st.g
+    if which == SET_SWAP_HIGH:
+        g[G_SWAP_HIGH] = value_pages
+        return t
+    if which == SET_SWAP_MAX:
+        g[G_SWAP_MAX] = value_pages
+    else:
+        t = resize_limit(st, value_pages, t)
+    resize_memsw_limit(st)
     return t
 
 
@@ -1824,6 +2059,7 @@ INV_MAPCOUNT = 7
 INV_LRU = 8
 INV_CACHE_FLAG = 9
 INV_CLUSTER = 10
+INV_MEMSW = 11
 
 
 @jit
@@ -1845,6 +2081,7 @@ def check_invariants(st, refs, maps):
             maps[p] += 1
     nfree = 0
     charged = 0
+    records = 0
     for s in range(ns):
         if st.swap_map[s] == 0:
             nfree += 1
@@ -1853,6 +2090,8 @@ def check_invariants(st, refs, maps):
             continue
         if st.sflags[s] & SL_CHARGED:
             charged += 1
+        if st.sflags[s] & SL_RECORD:
+            records += 1
         if slot_count(st, s) != refs[s]:
             return INV_SLOT_COUNT
         f = st.sframe[s]
@@ -1876,9 +2115,12 @@ def check_invariants(st, refs, maps):
         if n != st.clfree[ci]:
             return INV_CLUSTER
     used = 0
+    pcg = 0
     nlru = 0
     for f in range(nf):
         fl = st.fr[FR_FLAGS, f]
+        if fl & PCG_USED:
+            pcg += 1
         if fl & PG_USED:
             used += 1
             if st.fr[FR_MAPCOUNT, f] != maps[f]:
@@ -1890,7 +2132,12 @@ def check_invariants(st, refs, maps):
                     return INV_CACHE_LINK
         elif maps[f] != 0:
             return INV_MAPCOUNT
-    if used != g[G_MEM_CUR]:
+    if memcg_v1(st):
+        if pcg != g[G_MEM_CUR]:
+            return INV_MEM_CUR  # res == pages charged
+        if g[G_MEMSW_CUR] != pcg + records:
+            return INV_MEMSW  # memsw == pages charged + slots holding a record
+    elif used != g[G_MEM_CUR]:
         return INV_MEM_CUR
     if nlru != g[G_LRU_N0] + g[G_LRU_N1] or nlru != used:
         return INV_LRU
@@ -2007,6 +2254,7 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
         g[i] = -1
     g[G_MEM_MAX] = mem_max
     g[G_SWAP_MAX] = swap_max
+    g[G_MEMSW_MAX] = memsw_limit(mem_max, swap_max)
     g[G_SWAP_HIGH] = swap_high
     g[G_NR_SWAP_FREE] = nslots
     wbw = write_mib_s if write_mib_s > 0 else knobs[K_FAST_WRITE]

@@ -17,13 +17,14 @@ INVARIANT_NAMES = {
     E.INV_SLOT_COUNT: "swap_map count != swap ptes referencing the slot",
     E.INV_FREE_REFERENCED: "a free slot is referenced by a pte or the swap cache",
     E.INV_CACHE_LINK: "swap cache frame and slot do not point at each other",
-    E.INV_MEM_CUR: "memory.current != pages charged",
+    E.INV_MEM_CUR: "memory.current (v1: res usage) != pages charged",
     E.INV_SWAP_CUR: "memory.swap.current != slots charged",
     E.INV_NR_FREE: "nr_swap_pages != free slots",
     E.INV_MAPCOUNT: "mapcount != ptes mapping the frame",
     E.INV_LRU: "LRU sizes != pages in use",
     E.INV_CACHE_FLAG: "swap_map cache flag disagrees with the swap cache",
     E.INV_CLUSTER: "cluster free counts disagree with swap_map",
+    E.INV_MEMSW: "memsw usage != pages charged + slots holding a swap_cgroup record (v1)",
 }
 
 

@@ -183,6 +183,15 @@ KNOBS: dict[str, Knob] = {
                        "util/throttle.c throttle_compute_wait); admitted I/O runs at "
                        "fast_write_mib_s / fast_read_mib_s; 0 = a strict FIFO at the "
                        "throttled bandwidth", 0.0, 60.0),
+    # --- memcg accounting (appended: the engine's knob vector order) ---
+    "memcg_accounting": Knob(_C, "v2", "memcg counters: 'v2' memory + swap (swap charged at "
+                             "slot allocation, 4.5+) or 'v1_memsw' res + memsw (2.6.30 "
+                             "memcontrol.c: memsw stays on a swapped-out slot via "
+                             "swap_cgroup_record).  In v1 the scenario's memory_max is the "
+                             "res limit and its swap_max the memsw headroom above it: memsw "
+                             "limit = memory_max + swap_max ('max' in either: unlimited); "
+                             "there is no separate swap limit and swap_high is ignored",
+                             choices=("v2", "v1_memsw")),
 }
 
 KNOB_INDEX = {name: i for i, name in enumerate(KNOBS)}

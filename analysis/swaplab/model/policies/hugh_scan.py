@@ -7,6 +7,9 @@ whenever swap is approaching full (full in a real sense, not vm_swap_full's 50% 
 ``mem_cgroup_get_nr_swap_pages() < 32``, walk swap_map for entries ``== SWAP_HAS_CACHE``,
 ``folio_trylock`` + ``folio_free_swap``, retry the charge if anything was freed.
 Trigger, timing, target, batch and lock mode are knobs (``scan_*``).
+Hugh wrote against v1-era (memsw) kernels, but this preset is "6.1 + Hugh's scan", compared
+with the patched Debian 6.1 kernel (kernels/patches/6.1/hugh-scan.patch), so its memcg
+accounting stays cgroup v2 (``memcg_accounting = "v2"``, the default).
 """
 
 NAME = "hugh-scan"

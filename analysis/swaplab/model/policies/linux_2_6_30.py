@@ -7,10 +7,16 @@
   ``!PageWriteback && (!page_mapped || vm_swap_full())``.
 - ``scan_swap_map`` (2.6.30) has no reclaim of cache-only slots.
 - Swap-full tests are ``vm_swap_full()`` only (50%); no per-cpu slot caches.
+- memcg is cgroup v1 ``res`` + ``memsw`` (mm/memcontrol.c, 2.6.30): ``__mem_cgroup_try_charge``
+  charges both; at the memsw limit reclaim runs with ``noswap`` (``get_scan_ratio`` scans no
+  anon).  A page leaving the swap cache gives up ``res`` and records its memcg on the slot
+  (``mem_cgroup_uncharge_swapcache`` + ``swap_cgroup_record``); ``memsw`` goes only when the
+  swap_map value reaches 0 (``swap_entry_free`` -> ``mem_cgroup_uncharge_swap``).  Readahead
+  pages are not charged until a fault maps them (``read_swap_cache_async``).
 
-Approximations: memcg accounting follows the cgroup v2 split (memory + swap) rather than
-v1's memsw counter; readahead follows the scenario's ``vma_readahead`` (2.6.30 only had
-cluster readahead: set ``machine.vma_readahead = false`` to match).
+Approximations: readahead follows the scenario's ``vma_readahead`` (2.6.30 only had cluster
+readahead: set ``machine.vma_readahead = false`` to match); memcg reclaim retries are the
+``reclaim_retries`` knob (2.6.30 ``MEM_CGROUP_RECLAIM_RETRIES`` is 5).
 """
 
 NAME = "linux-2.6.30"
@@ -20,4 +26,5 @@ KNOBS = {
     "slots_cache_free": False,
     "alloc_reclaim": False,
     "swap_full_memcg": False,
+    "memcg_accounting": "v1_memsw",
 }

@@ -5,8 +5,12 @@
 - "reuse unused swap entry if necessary" (c9e444103b5e): ``scan_swap_map`` calls
   ``__try_to_reclaim_swap`` on cache-only slots while ``vm_swap_full()``; but
   ``get_swap_page`` bails out at ``nr_swap_pages <= 0``, so it never runs at 100% use.
+- memcg v1 ``res`` + ``memsw`` as 2.6.30, but ``swap_entry_free`` calls
+  ``mem_cgroup_uncharge_swap`` as soon as the swap count is 0, even with
+  ``SWAP_HAS_CACHE`` set, and ``swapcache_free`` passes ``swapout`` (a swap count is left) to
+  ``mem_cgroup_uncharge_swapcache`` (DROP uncharges memsw too; mm/swapfile.c, 2.6.31).
 
-Approximations as for linux-2.6.30 (v2-style memcg accounting; readahead per scenario).
+Approximations as for linux-2.6.30 (readahead per scenario; ``reclaim_retries`` knob).
 """
 
 NAME = "linux-2.6.31"
@@ -16,4 +20,5 @@ KNOBS = {
     "slots_cache_free": False,
     "alloc_reclaim": True,
     "swap_full_memcg": False,
+    "memcg_accounting": "v1_memsw",
 }

@@ -1,0 +1,183 @@
+"""cgroup v1 res + memsw accounting (memcg_accounting = "v1_memsw"), the 2009 eras.
+
+Rules from mm/memcontrol.c, mm/swapfile.c, mm/swap_state.c, mm/memory.c of 2.6.30 and
+2.6.31: a page keeps res + memsw while it is in the swap cache (orphans too); leaving the
+swap cache it gives up res and leaves memsw on the slot (swap_cgroup_record); a swap-in
+charges the page and drops the slot's record; at the memsw limit reclaim may not swap, so
+it scans no anon page.  In v1 the scenario's swap_max is the memsw headroom above memory.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from swaplab.model import PRESETS, resolve_knobs, run_model, simulate
+from swaplab.model import engine as E
+from swaplab.scenario import MIB_PAGES, scenario_from_text
+from test_model_invariants import scenarios
+
+V1 = ("linux-2.6.30", "linux-2.6.31")
+SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+
+
+@functools.cache
+def sim(scenario: str, policy: str):
+    """Simulate a standard scenario once per (scenario, policy) in this test session."""
+    return simulate(scenario, policy=policy)
+
+
+def at(ds, label: str, var: str) -> int:
+    """End-of-phase snapshot of ``var`` at phase ``label``."""
+    idx = list(ds.phase_name.values).index(label)
+    return int(ds[f"{var}_end"].values[idx])
+
+
+def memsw(ds, label: str) -> int:
+    """memsw usage at ``label``: res + (memsw - res)."""
+    return at(ds, label, "memcg_current") + at(ds, label, "memcg_swap_current")
+
+
+def small_headroom(name: str, swap_max_mib: int) -> str:
+    """A standard full-swap scenario with its swap.max (v1: memsw headroom) replaced."""
+    text = (SCENARIOS / f"{name}.toml").read_text()
+    for old in ("swap_max_mib = 48", '"memcg.swap_max_mib" = 48'):
+        text = text.replace(old, old.replace("48", str(swap_max_mib)))
+    return text
+
+
+def test_2009_presets_account_memsw_and_hugh_scan_stays_v2():
+    # the 2009 kernels had only v1 memsw; hugh-scan is "6.1 + Hugh's scan" (v2)
+    for policy in (*V1, "kamezawa-sync"):
+        assert resolve_knobs(policy)["memcg_accounting"] == "v1_memsw", policy
+    for policy in ("hugh-scan", "linux-6.1", "linux-6.12", "linux-7"):
+        assert resolve_knobs(policy)["memcg_accounting"] == "v2", policy
+
+
+@pytest.mark.parametrize("scenario", ["full-swap-oom", "full-swap-oom-lowered"])
+@pytest.mark.parametrize("policy", V1)
+def test_orphans_within_res_are_reclaimed_before_memsw_fills(scenario, policy):
+    # orphans stay charged to res (PageSwapCache pages are not uncharged at unmap), so they
+    # fill memory.limit_in_bytes (64M) long before memsw (64M + 48M); the next allocation
+    # hits res, reclaim may swap and __remove_mapping frees the clean orphans: no OOM
+    ds = sim(scenario, policy)
+    orphans = at(ds, "orphan-maker:exit", "swap_orphans")
+    assert orphans >= 60 * MIB_PAGES
+    assert at(ds, "orphan-maker:exit", "memcg_current") >= orphans - MIB_PAGES
+    assert memsw(ds, "orphan-maker:exit") < (64 + 48) * MIB_PAGES
+    assert at(ds, "next-allocation:exit", "memcg_oom") == 0
+    assert at(ds, "next-allocation:exit", "oom_kill") == 0
+
+
+@pytest.mark.parametrize("scenario", ["full-swap-oom", "full-swap-oom-lowered"])
+@pytest.mark.parametrize("policy", V1)
+def test_orphans_oom_the_next_allocation_at_the_memsw_limit(scenario, policy):
+    # with 2M of memsw headroom, swapping the new allocation fills memsw; reclaim is then
+    # noswap (try_to_free_mem_cgroup_pages(noswap), get_scan_ratio: no anon scan) and the
+    # orphans it could free hold memsw: the 40 MB allocation OOMs at the memsw limit
+    scn = scenario_from_text(small_headroom(scenario, 2))
+    ds = simulate(scn, policy=policy)
+    assert at(ds, "orphan-maker:exit", "memcg_oom") == 0
+    assert at(ds, "next-allocation:exit", "memcg_max_events") > 0
+    assert at(ds, "next-allocation:exit", "memcg_oom") == 1
+    orphans = at(ds, "next-allocation:exit", "swap_orphans")
+    assert orphans > 8 * MIB_PAGES
+    assert memsw(ds, "next-allocation:exit") >= orphans
+    run = run_model(scn, policy)
+    assert run.state.c[E.C_MEMSW_OOM] == 1, "the OOM must come from the memsw counter"
+
+
+@pytest.mark.parametrize("scenario", ["full-swap-oom", "full-swap-oom-lowered"])
+def test_kamezawa_sync_makes_no_orphans_so_the_small_headroom_fits(scenario):
+    # lock_page + wait for writeback at zap: no orphans, the 40 MB fit in 64M res
+    ds = simulate(scenario_from_text(small_headroom(scenario, 2)), policy="kamezawa-sync")
+    assert at(ds, "orphan-maker:exit", "swap_orphans") == 0
+    assert at(ds, "next-allocation:exit", "oom_kill") == 0
+
+
+def test_kamezawa_sync_leaves_no_orphans_after_exit():
+    # the same preset on the standard scenarios: no orphans, no OOM
+    ds = sim("writeback-orphans", "kamezawa-sync")
+    assert at(ds, "observer:exit", "swap_orphans") == 0
+    assert memsw(ds, "observer:exit") == 0
+    assert at(ds, "observer:exit", "oom_kill") == 0
+    assert at(sim("full-swap-oom", "kamezawa-sync"), "next-allocation:exit", "oom_kill") == 0
+
+
+@pytest.mark.parametrize("policy", (*V1, "kamezawa-sync"))
+def test_no_orphan_control_never_ooms(policy):
+    # a fast device leaves no orphans: the 40 MB allocation fits under v1 limits too
+    assert at(sim("no-orphan-control", policy), "next-allocation:exit", "oom_kill") == 0
+
+
+@pytest.mark.parametrize("policy", (*V1, "kamezawa-sync"))
+def test_plain_memcg_oom_is_one_oom(policy):
+    # genuine OOM: 128M into res 64M + memsw headroom 32M
+    ds = sim("plain-memcg-oom", policy)
+    assert at(ds, "alloc-128m:exit", "memcg_oom") == 1
+    assert at(ds, "alloc-128m:exit", "memcg_max_events") > 0
+
+
+SWAPIN = """
+[scenario]
+name = "swapin-memsw"
+[machine]
+ram_mib = 64
+vcpus = 1
+page_cluster = 0
+[swap]
+size_mib = 8
+[memcg]
+memory_max_mib = 8
+swap_max_mib = "max"
+[[process]]
+name = "p"
+[[process.phase]]
+op = "alloc"
+mib = 4
+[[process.phase]]
+op = "pageout"
+[[process.phase]]
+op = "sleep"
+seconds = 0.5
+[[process.phase]]
+op = "set"
+"memcg.memory_max_mib" = 1
+[[process.phase]]
+op = "set"
+"memcg.memory_max_mib" = 8
+[[process.phase]]
+op = "readback"
+"""
+
+
+@pytest.mark.parametrize("policy", V1)
+def test_swapin_moves_memsw_from_the_slot_to_the_page(policy):
+    # shrinking res to 1M drops clean swap cache pages: res goes, memsw stays on the
+    # slots (swap_cgroup_record); reading them back charges res + memsw and
+    # mem_cgroup_commit_charge_swapin drops each slot's record: memsw unchanged
+    ds = simulate(scenario_from_text(SWAPIN), policy=policy,
+                  knobs={"check_invariants": True, "readahead": False})
+    before, after = "p:4:set", "p:5:readback"
+    assert at(ds, before, "memcg_current") <= MIB_PAGES
+    assert memsw(ds, before) == 4 * MIB_PAGES
+    read = at(ds, after, "pswpin") - at(ds, before, "pswpin")
+    assert read >= 3 * MIB_PAGES
+    assert memsw(ds, after) == 4 * MIB_PAGES
+    assert at(ds, after, "memcg_current") - at(ds, before, "memcg_current") == read
+    assert at(ds, after, "memcg_swap_current") == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scn=scenarios(), policy=st.sampled_from(sorted(PRESETS)))
+def test_v1_invariants_hold_after_every_op(scn, policy):
+    # engine check: res == pages charged, memsw == pages charged + slots holding a record
+    ds = simulate(scn, policy=policy, knobs={"memcg_accounting": "v1_memsw",
+                                             "check_invariants": True, "jitter": 0.3,
+                                             "trylock_fail_p": 0.05})
+    assert (ds.memcg_current_end.values >= 0).all()
+    assert (ds.memcg_swap_current_end.values >= 0).all()
