@@ -181,3 +181,16 @@ def test_v1_invariants_hold_after_every_op(scn, policy):
                                              "trylock_fail_p": 0.05})
     assert (ds.memcg_current_end.values >= 0).all()
     assert (ds.memcg_swap_current_end.values >= 0).all()
+
+
+def test_2_6_31_never_swaps_when_memsw_limit_equals_res():
+    # memsw_is_minimum (2.6.31 mem_cgroup_hierarchical_reclaim): "swap-out is of-no-use",
+    # reclaim is noswap even at the res limit; 2.6.30 still swaps, then OOMs at memsw
+    text = (SCENARIOS / "plain-memcg-oom.toml").read_text()
+    scn = scenario_from_text(text.replace("swap_max_mib = 32", "swap_max_mib = 0"))
+    new = simulate(scn, policy="linux-2.6.31")
+    old = simulate(scn, policy="linux-2.6.30")
+    assert at(new, "alloc-128m:exit", "memcg_oom") == 1
+    assert at(new, "alloc-128m:exit", "pswpout") == 0
+    assert at(old, "alloc-128m:exit", "memcg_oom") == 1
+    assert at(old, "alloc-128m:exit", "pswpout") > 0

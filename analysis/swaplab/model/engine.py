@@ -437,6 +437,19 @@ def memcg_limit_hit(st):
 
 
 @jit
+def memcg_reclaim_may_swap(st, hit):
+    """Whether reclaim for limit ``hit`` may swap: not at the v1 memsw limit (noswap, 2.6.30
+    __mem_cgroup_try_charge), nor at res when the memsw limit equals it (2.6.31
+    mem_cgroup_hierarchical_reclaim: memsw_is_minimum, "swap-out is of-no-use")."""
+    if hit == LIM_MEMSW:
+        return False
+    if hit == LIM_RES and memcg_v1(st) and np.int64(st.k[K_ERA]) != sm.ERA_2630:
+        g = st.g
+        return not (g[G_MEMSW_MAX] == g[G_MEM_MAX] and g[G_MEM_MAX] < UNLIMITED_PAGES)
+    return True
+
+
+@jit
 def mem_cgroup_charge(st, f):
     """v1 res_counter_charge of res and memsw, committed to page f: PageCgroupUsed
     (__mem_cgroup_try_charge + __mem_cgroup_commit_charge, 2.6.30)."""
@@ -1511,7 +1524,7 @@ def try_charge(st, t, may_reclaim, lockf):
             return -1, t
         if memcg_full:
             st.c[V_MEMCG_MAX_EVENTS] += 1  # memcg_memory_event(MEMCG_MAX); v1 failcnt
-        freed, t = shrink_lruvec(st, memcg_full, batch, t, hit != LIM_MEMSW)
+        freed, t = shrink_lruvec(st, memcg_full, batch, t, memcg_reclaim_may_swap(st, hit))
         advance_to(st, t)
         if freed > 0:
             continue
@@ -2012,7 +2025,8 @@ def resize_limit(st, value_pages, t):
     g[G_MEM_MAX] = value_pages
     retries = np.int64(st.k[K_RECLAIM_RETRIES])
     while g[G_MEM_CUR] > g[G_MEM_MAX]:
-        freed, t = shrink_lruvec(st, True, g[G_MEM_CUR] - g[G_MEM_MAX], t, True)
+        freed, t = shrink_lruvec(st, True, g[G_MEM_CUR] - g[G_MEM_MAX], t,
+                                 memcg_reclaim_may_swap(st, LIM_RES))
         advance_to(st, t)
         if freed > 0:
             continue
