@@ -194,3 +194,27 @@ def test_2_6_31_never_swaps_when_memsw_limit_equals_res():
     assert at(new, "alloc-128m:exit", "pswpout") == 0
     assert at(old, "alloc-128m:exit", "memcg_oom") == 1
     assert at(old, "alloc-128m:exit", "pswpout") > 0
+
+
+READAHEAD = SWAPIN.replace('name = "swapin-memsw"', 'name = "readahead-memsw"').replace(
+    "page_cluster = 0", "page_cluster = 3").replace(
+    '[[process.phase]]\nop = "readback"\n',
+    '[[process.phase]]\nop = "readback"\nfraction = 0.5\n[[process.phase]]\nop = "unmap"\n')
+
+
+def test_readahead_orphans_hold_memsw_on_2_6_30_only():
+    # readahead pages are not charged until mapped (read_swap_cache_async has no memcg
+    # call); unmapped, with every trylock failing, they are orphans charged to nothing but
+    # their slot's record.  2.6.30 drops the record only when the slot is freed;
+    # 2.6.31 swap_entry_free drops it when the swap count reaches 0 (SWAP_HAS_CACHE left)
+    scn = scenario_from_text(READAHEAD)
+    knobs = {"check_invariants": True, "trylock_fail_p": 1.0}
+    old = simulate(scn, policy="linux-2.6.30", knobs=knobs)
+    new = simulate(scn, policy="linux-2.6.31", knobs=knobs)
+    unused = at(old, "p:5:readback", "swap_ra") - at(old, "p:5:readback", "swap_ra_hit")
+    assert unused > 0
+    for ds in (old, new):
+        assert at(ds, "p:6:unmap", "memcg_current") == at(ds, "p:5:readback", "memcg_current")
+        assert at(ds, "p:6:unmap", "swap_orphans") >= unused
+    assert at(old, "p:6:unmap", "memcg_swap_current") == unused
+    assert at(new, "p:6:unmap", "memcg_swap_current") == 0
