@@ -199,10 +199,11 @@ def test_2_6_31_never_swaps_when_memsw_limit_equals_res():
 READAHEAD = SWAPIN.replace('name = "swapin-memsw"', 'name = "readahead-memsw"').replace(
     "page_cluster = 0", "page_cluster = 3").replace(
     '[[process.phase]]\nop = "readback"\n',
-    '[[process.phase]]\nop = "readback"\nfraction = 0.5\n[[process.phase]]\nop = "unmap"\n')
+    '[[process.phase]]\nop = "readback"\nfraction = 0.49\n[[process.phase]]\nop = "unmap"\n')
 
 
 def test_readahead_orphans_hold_memsw_on_2_6_30_only():
+    # reading back 49% leaves the last readahead window partly unmapped.
     # readahead pages are not charged until mapped (read_swap_cache_async has no memcg
     # call); unmapped, with every trylock failing, they are orphans charged to nothing but
     # their slot's record.  2.6.30 drops the record only when the slot is freed;
