@@ -42,12 +42,48 @@ def memsw(ds, label: str) -> int:
     return at(ds, label, "memcg_current") + at(ds, label, "memcg_swap_current")
 
 
-def small_headroom(name: str, swap_max_mib: int) -> str:
-    """A standard full-swap scenario with its swap.max (v1: memsw headroom) replaced."""
-    text = (SCENARIOS / f"{name}.toml").read_text()
-    for old in ("swap_max_mib = 48", '"memcg.swap_max_mib" = 48'):
-        text = text.replace(old, old.replace("48", str(swap_max_mib)))
-    return text
+MEMSW_OOM = """
+[scenario]
+name = "memsw-orphan-oom"
+seed = 1
+[machine]
+ram_mib = 256
+vcpus = 2
+[swap]
+device = "disk"
+size_mib = 256
+write_mib_s = 16
+[memcg]
+memory_max_mib = 64
+swap_max_mib = 12
+[[process]]
+name = "p"
+[[process.phase]]
+op = "alloc"
+mib = 32
+[[process.phase]]
+op = "pageout"
+[[process.phase]]
+op = "sleep"
+seconds = 3
+[[process.phase]]
+op = "set"
+"memcg.memory_max_mib" = 1
+[[process.phase]]
+op = "set"
+"memcg.memory_max_mib" = 64
+[[process.phase]]
+op = "repeat"
+times = 2
+phases = [
+  { op = "alloc", mib = 16 },
+  { op = "pageout" },
+  { op = "unmap" },
+]
+[[process.phase]]
+op = "alloc"
+mib = 40
+"""  # 32M swapped out (memsw on the slots), then orphans, then 40M: needs 32 + 40 <= 76
 
 
 def test_2009_presets_account_memsw_and_hugh_scan_stays_v2():
@@ -62,41 +98,41 @@ def test_2009_presets_account_memsw_and_hugh_scan_stays_v2():
 @pytest.mark.parametrize("policy", V1)
 def test_orphans_within_res_are_reclaimed_before_memsw_fills(scenario, policy):
     # orphans stay charged to res (PageSwapCache pages are not uncharged at unmap), so they
-    # fill memory.limit_in_bytes (64M) long before memsw (64M + 48M); the next allocation
-    # hits res, reclaim may swap and __remove_mapping frees the clean orphans: no OOM
+    # count against memory.limit_in_bytes (64M) long before memsw (64M + 48M) fills; the
+    # next allocation hits res, reclaim may swap and __remove_mapping frees the clean
+    # orphans: no OOM (v2 OOMs here: the orphans hold swap.max)
     ds = sim(scenario, policy)
     orphans = at(ds, "orphan-maker:exit", "swap_orphans")
-    assert orphans >= 60 * MIB_PAGES
+    assert orphans >= 32 * MIB_PAGES
     assert at(ds, "orphan-maker:exit", "memcg_current") >= orphans - MIB_PAGES
     assert memsw(ds, "orphan-maker:exit") < (64 + 48) * MIB_PAGES
     assert at(ds, "next-allocation:exit", "memcg_oom") == 0
     assert at(ds, "next-allocation:exit", "oom_kill") == 0
 
 
-@pytest.mark.parametrize("scenario", ["full-swap-oom", "full-swap-oom-lowered"])
 @pytest.mark.parametrize("policy", V1)
-def test_orphans_oom_the_next_allocation_at_the_memsw_limit(scenario, policy):
-    # with 2M of memsw headroom, swapping the new allocation fills memsw; reclaim is then
-    # noswap (try_to_free_mem_cgroup_pages(noswap), get_scan_ratio: no anon scan) and the
-    # orphans it could free hold memsw: the 40 MB allocation OOMs at the memsw limit
-    scn = scenario_from_text(small_headroom(scenario, 2))
-    ds = simulate(scn, policy=policy)
-    assert at(ds, "orphan-maker:exit", "memcg_oom") == 0
-    assert at(ds, "next-allocation:exit", "memcg_max_events") > 0
-    assert at(ds, "next-allocation:exit", "memcg_oom") == 1
-    orphans = at(ds, "next-allocation:exit", "swap_orphans")
-    assert orphans > 8 * MIB_PAGES
-    assert memsw(ds, "next-allocation:exit") >= orphans
-    run = run_model(scn, policy)
-    assert run.state.c[E.C_MEMSW_OOM] == 1, "the OOM must come from the memsw counter"
+def test_orphans_oom_the_next_allocation_at_the_memsw_limit(policy):
+    # 32M of swapped-out pages keep memsw on their slots; writeback orphans add res + memsw.
+    # The 40M allocation fills memsw (64M + 12M) before res; reclaim is then noswap
+    # (try_to_free_mem_cgroup_pages(noswap), get_scan_ratio: no anon scan), so the clean
+    # orphans it could drop stay: OOM at the memsw limit, orphans holding memsw after it
+    scn = scenario_from_text(MEMSW_OOM)
+    ds = simulate(scn, policy=policy, knobs={"check_invariants": True})
+    orphans = at(ds, "p:5:repeat", "swap_orphans")
+    assert orphans > 4 * MIB_PAGES
+    assert at(ds, "p:5:repeat", "memcg_oom") == 0
+    assert at(ds, "p:6:alloc", "memcg_max_events") > 0
+    assert at(ds, "p:6:alloc", "memcg_oom") == 1
+    assert at(ds, "p:6:alloc", "swap_orphans") == orphans
+    assert memsw(ds, "p:6:alloc") >= orphans
+    assert run_model(scn, policy).state.c[E.C_MEMSW_OOM] == 1, "the OOM must be at memsw"
 
 
-@pytest.mark.parametrize("scenario", ["full-swap-oom", "full-swap-oom-lowered"])
-def test_kamezawa_sync_makes_no_orphans_so_the_small_headroom_fits(scenario):
-    # lock_page + wait for writeback at zap: no orphans, the 40 MB fit in 64M res
-    ds = simulate(scenario_from_text(small_headroom(scenario, 2)), policy="kamezawa-sync")
-    assert at(ds, "orphan-maker:exit", "swap_orphans") == 0
-    assert at(ds, "next-allocation:exit", "oom_kill") == 0
+def test_kamezawa_sync_makes_no_orphans_so_the_allocation_fits_memsw():
+    # lock_page + wait for writeback at zap: no orphans, 32M + 40M fit in 76M of memsw
+    ds = simulate(scenario_from_text(MEMSW_OOM), policy="kamezawa-sync")
+    assert at(ds, "p:5:repeat", "swap_orphans") == 0
+    assert at(ds, "p:6:alloc", "oom_kill") == 0
 
 
 def test_kamezawa_sync_leaves_no_orphans_after_exit():
