@@ -47,7 +47,7 @@ def test_bench_quick_json_has_the_issue_keys(capsys):
 
     assert main(["bench", "--quick", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    for key in ("model_events_per_s", "reference_speedup", "lru_events_per_s",
+    for key in ("model_events_per_s", "reference_speedup", "jitoff_speedup", "lru_events_per_s",
                 "libcachesim_lru_events_per_s", "lru_miss_ratio_equal", "compile_cold_s",
                 "first_call_cached_s", "bytes_per_page"):
         assert key in res

@@ -4,8 +4,11 @@ Each figure is measured on this machine and reported with its definition:
 
 - ``model_events_per_s``: engine events (page faults, zaps, LRU pages scanned, slot visits,
   I/O completions) per second of ``run_ops``, one thread, on a large generated scenario.
-- ``reference_speedup``: the same small scenario run by the pure-Python reference
-  (:mod:`swaplab.model.reference`) vs. Numba, engine time only.
+- ``reference_speedup``: the same small scenario run by the independent pure-Python
+  reference model (:mod:`swaplab.model.reference`, i.e. :mod:`swaplab.model.naive`) vs.
+  Numba, model run time only (no dataset building).
+- ``jitoff_speedup``: the same, with the engine's own code run with the JIT switched off
+  (:mod:`swaplab.model.jitoff`) vs. Numba.
 - ``lru_events_per_s`` / ``libcachesim_lru_events_per_s``: requests per second of the model's
   plain-LRU mode and of libCacheSim's LRU driven from Python (``cache.get``) on the same
   Zipf trace; ``lru_miss_ratio_equal`` compares their miss ratios.
@@ -88,6 +91,9 @@ _FIRST_CALL = ("import time; t=time.perf_counter(); import swaplab.model as m; "
 _REFERENCE = ("import time; from swaplab.model.reference import run_reference; "
               "t=time.perf_counter(); run_reference('{name}', 'linux-6.1'); "
               "print(time.perf_counter()-t)")
+_JITOFF = ("import time; from swaplab.model.jitoff import run_jitoff; "
+           "t=time.perf_counter(); run_jitoff('{name}', 'linux-6.1'); "
+           "print(time.perf_counter()-t)")
 
 
 def _lru_bench(n_req: int, n_obj: int, capacity: int) -> dict[str, Any]:
@@ -133,7 +139,7 @@ def run_benchmarks(quick: bool = False, progress: bool = True) -> dict[str, Any]
     from swaplab.model import engine as E
     from swaplab.scenario import scenario_from_text
 
-    steps = ["warm", "large", "reference", "lru", "first call", "cold compile"]
+    steps = ["warm", "large", "reference", "jit off", "lru", "first call", "cold compile"]
     bar = tqdm(steps, desc="bench", disable=not progress)
     res: dict[str, Any] = {"quick": quick, "machine": platform.machine(),
                            "cpus": os.cpu_count(), "python": platform.python_version()}
@@ -157,6 +163,11 @@ def run_benchmarks(quick: bool = False, progress: bool = True) -> dict[str, Any]
     res["reference_seconds"] = ref_s
     res["numba_seconds_small"] = small_s
     res["reference_speedup"] = ref_s / small_s
+    bar.update()
+    bar.set_postfix_str("jit off")
+    jitoff_s = _subprocess_seconds(_JITOFF.format(name=SMALL))
+    res["jitoff_seconds"] = jitoff_s
+    res["jitoff_speedup"] = jitoff_s / small_s
     bar.update()
     bar.set_postfix_str("lru")
     res.update(_lru_bench(200_000 if quick else 2_000_000, 100_000, 10_000))

@@ -1,0 +1,303 @@
+"""The naive pure-Python model (swaplab.model.naive) against the Numba engine.
+
+Two independent implementations of the same rules must give identical datasets
+(``xr.testing.assert_identical``, attrs included) over random small scenarios x every
+preset x random knob overrides, and on the standard scenarios.  Unit tests check the
+naive model's own rules (swap_map values per era decoded by hand, splitmix64, knobs it
+does not implement).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tomli_w
+import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from swaplab.model import KNOBS, PRESETS, resolve_knobs, simulate
+from swaplab.model.naive import simulate_naive
+from swaplab.model.naive import swapslots as S
+from swaplab.model.naive.knobs import Knobs, NaiveModelError
+from swaplab.model.naive.rng import SplitMix64
+from swaplab.model.naive.run import build_machine
+from swaplab.scenario import scenario_from_text
+from test_model_invariants import phases  # tests/ is on sys.path (rootdir import)
+
+STANDARD = sorted(p.stem for p in (Path(__file__).parents[1] / "data" / "scenarios")
+                  .glob("*.toml"))
+# run by `make test`: every standard scenario under linux-6.1, every preset on two of them
+QUICK = {(name, "linux-6.1") for name in STANDARD} | \
+    {(name, p) for name in ("full-swap-oom", "readahead-zap-race") for p in PRESETS}
+
+
+@pytest.fixture(autouse=True)
+def _pinned_git_commit(monkeypatch):
+    """Both datasets read the checkout's commit at call time; other work committing in
+    between would make them differ, so pin it (and skip the git subprocess)."""
+    monkeypatch.setattr("swaplab.schema.git_commit", lambda: "pinned")
+
+
+def _choice(name: str):
+    return st.sampled_from(KNOBS[name].choices)
+
+
+# every behavioural knob, with values that small scenarios reach
+KNOB_STRATEGIES = {
+    "era": _choice("era"),
+    "slots_cache": st.booleans(),
+    "slots_cache_free": st.booleans(),
+    "alloc_reclaim": st.booleans(),
+    "alloc_full_cluster_reclaim": st.booleans(),
+    "swap_full_memcg": st.booleans(),
+    "zap_lock": _choice("zap_lock"),
+    "zap_wait_writeback": st.booleans(),
+    "trylock_fail_p": st.sampled_from([0.0, 0.05, 0.5, 1.0]),
+    "readahead": st.booleans(),
+    "swapin_free": _choice("swapin_free"),
+    "anon_scan_when_full": _choice("anon_scan_when_full"),
+    "reclaim_batch": st.sampled_from([1, 4, 32]),
+    "reclaim_retries": st.sampled_from([1, 3, 16]),
+    "scan_trigger": _choice("scan_trigger"),
+    "scan_threshold_pages": st.sampled_from([0, 32, 1024]),
+    "scan_memcg_headroom": st.booleans(),
+    "scan_when": _choice("scan_when"),
+    "scan_async_delay_s": st.sampled_from([0.0, 0.001, 0.05]),
+    "scan_what": _choice("scan_what"),
+    "scan_batch": st.sampled_from([0, 16, 300]),
+    "scan_lock": _choice("scan_lock"),
+    "scan_slot_ns": st.sampled_from([0.0, 20.0]),
+    "cpu_scan_ns": st.sampled_from([0.0, 500.0]),
+    "io_latency_us": st.sampled_from([0.0, 100.0, 5000.0]),
+    "io_burst_s": st.sampled_from([0.0, 0.001, 0.1]),
+    "fast_write_mib_s": st.sampled_from([1.0, 1000.0]),
+    "fast_read_mib_s": st.sampled_from([1.0, 1000.0]),
+    "jitter": st.sampled_from([0.0, 0.1, 1.0]),
+    "sample_interval_s": st.sampled_from([0.001, 0.01, 0.1]),
+    "max_sim_s": st.sampled_from([1.0, 3600.0]),
+}
+
+
+@st.composite
+def knob_overrides(draw):
+    """A random subset of knobs with random values, over the preset's."""
+    names = draw(st.lists(st.sampled_from(sorted(KNOB_STRATEGIES)), unique=True,
+                          max_size=len(KNOB_STRATEGIES)))
+    return {n: draw(KNOB_STRATEGIES[n]) for n in names}
+
+
+@st.composite
+def more_phases(draw):
+    """test_model_invariants.phases, plus what it leaves out: the race_unmap reader and
+    memory.max / swap.high writes."""
+    out = draw(phases())
+    for ph in out:
+        if ph["op"] == "race_unmap":
+            ph["reader"] = draw(st.sampled_from(["probe", "sequential"]))
+    for _ in range(draw(st.integers(0, 2))):
+        key, value = draw(st.sampled_from([("memcg.memory_max_mib", 1),
+                                           ("memcg.memory_max_mib", 3),
+                                           ("memcg.memory_max_mib", "max"),
+                                           ("memcg.swap_high_mib", 1),
+                                           ("memcg.swap_high_mib", "max")]))
+        out.insert(draw(st.integers(1, len(out))), {"op": "set", key: value})
+    return out
+
+
+@st.composite
+def scenarios(draw):
+    """Small random scenarios (as test_model_invariants.scenarios), on a disk or zram
+    (cluster vs VMA readahead), with an optional swap.high."""
+    raw = {
+        "scenario": {"name": "random", "seed": draw(st.integers(0, 1000))},
+        "machine": {"ram_mib": 64, "vcpus": draw(st.integers(1, 2)),
+                    "page_cluster": draw(st.integers(0, 3)),
+                    "vma_readahead": draw(st.booleans())},
+        "swap": {"device": draw(st.sampled_from(["disk", "zram"])),
+                 "size_mib": draw(st.integers(1, 6)),
+                 "write_mib_s": draw(st.sampled_from([0.0, 2.0, 16.0])),
+                 "read_mib_s": draw(st.sampled_from([0.0, 4.0]))},
+        "memcg": {"memory_max_mib": draw(st.sampled_from([2, 3, 4, "max"])),
+                  "swap_max_mib": draw(st.sampled_from([1, 2, "max"])),
+                  "swap_high_mib": draw(st.sampled_from([1, "max"]))},
+        "process": [{"name": f"p{i}", "phase": draw(more_phases())}
+                    for i in range(draw(st.integers(1, 2)))],
+    }
+    return scenario_from_text(tomli_w.dumps(raw))
+
+
+# Not covered yet: memcg_accounting = "v1_memsw" (cgroup v1 res + memsw, the engine's knob
+# for linux-2.6.30, linux-2.6.31 and kamezawa-sync since 5a67e60/41f6f4b).  The naive model
+# does not implement it and raises NaiveModelError; here those presets run with "v2"
+# accounting, so the rest of their rules (era encodings, zap locking...) is still compared.
+#
+# Left out as well: era "2.6.30" with the slots cache on (no kernel had both; only knob
+# overrides reach it).  The engine clears SL_CACHEREF on slots held by a per-cpu slots
+# cache, so its 2.6.30 decoding reads such a free slot as one swap pte, and swap readahead
+# reads it in; its own check_invariants fails (test_engine_2630_slots_cache_pin_... below).
+NOT_IMPLEMENTED = {"memcg_accounting": "v1_memsw"}
+
+
+def covered(policy, knobs):
+    """``knobs`` with the values left out of the comparison (see above) replaced by ones
+    both models agree on."""
+    out = dict(knobs or {})
+    resolved = resolve_knobs(policy, out)
+    for name, value in NOT_IMPLEMENTED.items():
+        if resolved.get(name) == value:
+            out[name] = KNOBS[name].default
+    if resolved["era"] == "2.6.30" and resolved["slots_cache"]:
+        out["slots_cache"] = False
+    return out or None
+
+
+def assert_same(scn, policy, knobs=None, seed=None):
+    knobs = covered(policy, knobs)
+    xr.testing.assert_identical(simulate(scn, policy, knobs, seed),
+                                simulate_naive(scn, policy, knobs, seed))
+
+
+# ---- differential tests ----
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scn=scenarios(), policy=st.sampled_from(sorted(PRESETS)), knobs=knob_overrides())
+def test_random_scenarios_policies_knobs_identical(scn, policy, knobs):
+    assert_same(scn, policy, knobs)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scn=scenarios(), policy=st.sampled_from(sorted(PRESETS)),
+       seed=st.integers(0, 2**32))
+def test_random_scenarios_presets_and_seeds_identical(scn, policy, seed):
+    assert_same(scn, policy, None, seed)
+
+
+@pytest.mark.parametrize("name,policy", [
+    pytest.param(n, p, marks=() if (n, p) in QUICK else pytest.mark.slow)
+    for n in STANDARD for p in sorted(PRESETS)])
+def test_standard_scenarios_identical(name, policy):
+    assert_same(name, policy)
+
+
+PINNED_READAHEAD = """
+[scenario]
+name = "pinned-readahead"
+[machine]
+ram_mib = 64
+vcpus = 1
+page_cluster = 1
+[swap]
+size_mib = 2
+[memcg]
+memory_max_mib = 2
+swap_max_mib = 1
+[[process]]
+name = "p"
+phase = [
+    { op = "alloc", mib = 0.25 },
+    { op = "set", "memcg.memory_max_mib" = 1 },
+    { op = "alloc", mib = 1.0 },
+    { op = "touch", region = "last", fraction = 0.25 },
+]
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="engine: get_swap_page/free_swap_slot clear "
+                   "SL_CACHEREF on slots pinned in the slots cache, so era 2.6.30 decodes "
+                   "a free pinned slot as one swap pte (swap_map 1) and swapin readahead "
+                   "reads it into the swap cache; the engine's check_invariants fails too")
+def test_engine_2630_slots_cache_pin_is_not_a_swap_pte():
+    scn = scenario_from_text(PINNED_READAHEAD)
+    knobs = {"era": "2.6.30", "slots_cache": True, "jitter": 0.0}
+    xr.testing.assert_identical(simulate(scn, "linux-6.1", knobs),
+                                simulate_naive(scn, "linux-6.1", knobs))
+
+
+# ---- the naive model's own rules ----
+
+
+def _machine(era: str, slots_cache: bool = False):
+    scn = scenario_from_text('[scenario]\nname = "unit"\n[swap]\nsize_mib = 4\n'
+                             '[[process]]\nname = "p"\n[[process.phase]]\nop = "alloc"\n'
+                             'mib = 1\n')
+    knobs = resolve_knobs("linux-6.1", {"era": era, "slots_cache": slots_cache,
+                                        "trylock_fail_p": 0.0, "jitter": 0.0})
+    return build_machine(scn, Knobs.from_mapping(knobs), 0, 16)
+
+
+@pytest.mark.parametrize("era,expected", [
+    # add_to_swap, try_to_unmap (1 pte), fork (2 ptes), reclaimed out of the cache,
+    # swap-in by the parent (cache again, then swap_free), the child exits
+    ("2.6.30", [1, 2, 3, 2, 3, 2, 1]),
+    ("2.6.31", [0x8000, 0x8001, 0x8002, 0x0002, 0x8002, 0x8001, 0x8000]),
+    ("2.6.33", [0x40, 0x41, 0x42, 0x02, 0x42, 0x41, 0x40]),
+])
+def test_swap_map_values_per_era_by_hand(era, expected):
+    m = _machine(era)
+    off = S.get_swap_page(m)
+    seen = [m.swap.swap_map[off]]  # folio_alloc_swap: SWAP_HAS_CACHE only
+    S.swap_duplicate(m, off)  # try_to_unmap_one
+    seen.append(m.swap.swap_map[off])
+    S.swap_duplicate(m, off)  # fork: copy_pte_range
+    seen.append(m.swap.swap_map[off])
+    S.put_swap_folio(m, off)  # __remove_mapping after writeback
+    seen.append(m.swap.swap_map[off])
+    m.swap.store(off, m.swap.count(off), True)  # do_swap_page: swapcache_prepare
+    seen.append(m.swap.swap_map[off])
+    S.swap_free(m, off)  # do_swap_page: swap_free after mapping the page
+    seen.append(m.swap.swap_map[off])
+    S.swap_free(m, off)  # the child exits: free_swap_and_cache
+    seen.append(m.swap.swap_map[off])
+    assert seen == expected
+    assert m.swap.count(off) == 0 and m.swap.cache_only(off)
+    S.put_swap_folio(m, off)  # the cache lets go: the slot is free
+    assert m.swap.swap_map[off] == 0 and m.swap.nr_free == m.swap.pages
+
+
+def test_count_continuation_past_swap_map_max():
+    m = _machine("2.6.33")
+    off = S.get_swap_page(m)
+    for _ in range(0x3E + 5):
+        S.swap_duplicate(m, off)
+    # SWAP_MAP_MAX | COUNT_CONTINUED | SWAP_HAS_CACHE, 5 in the continuation page
+    assert m.swap.swap_map[off] == 0xFE and m.swap.continuation[off] == 5
+    assert m.swap.count(off) == 0x3E + 5
+    for _ in range(6):
+        S.swap_free(m, off)
+    assert m.swap.swap_map[off] == 0x40 | (0x3E - 1) and off not in m.swap.continuation
+
+
+def test_slots_cache_pins_freed_slots_until_a_batch_of_64():
+    m = _machine("2.6.33", slots_cache=True)
+    offs = [S.get_swap_page(m) for _ in range(70)]
+    assert m.swap.slots_cache.active and offs == list(range(70))
+    for off in offs[:63]:
+        S.put_swap_folio(m, off)  # free_swap_slot: SWAP_HAS_CACHE, no folio
+    assert all(m.swap.swap_map[o] == 0x40 and m.swap.pinned[o] for o in offs[:63])
+    S.put_swap_folio(m, offs[63])  # the 64th flushes the batch
+    assert all(m.swap.swap_map[o] == 0 for o in offs[:64])
+    assert m.swap.swap_map[offs[64]] == 0x40 and not m.swap.slots_cache.slots_ret
+
+
+def test_splitmix64_reference_vector():
+    rng = SplitMix64(0)
+    rng.state = 0  # the published splitmix64 sequence from state 0
+    assert [rng.next_u64() for _ in range(3)] == [
+        0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+    assert 0.0 <= SplitMix64(7).uniform() < 1.0
+
+
+def test_unimplemented_knobs_fail_loudly():
+    with pytest.raises(NaiveModelError, match="memcg_accounting='v1_memsw'"):
+        simulate_naive("liu-repro", "linux-6.1", {"memcg_accounting": "v1_memsw"})
+    knobs = resolve_knobs("linux-6.1")
+    with pytest.raises(NaiveModelError, match="knob 'new_rule' is not implemented"):
+        Knobs.from_mapping({**knobs, "new_rule": 1})
+    with pytest.raises(NaiveModelError, match="memcg_accounting='v1_memsw'"):
+        Knobs.from_mapping({**knobs, "memcg_accounting": "v1_memsw"})
+    with pytest.raises(NaiveModelError, match="era='2.6.40' is not implemented"):
+        Knobs.from_mapping({**knobs, "era": "2.6.40"})
+    assert Knobs.from_mapping({**knobs, "memcg_accounting": "v2"}).era == knobs["era"]
