@@ -20,7 +20,7 @@ TRACES = ROOT / "data" / "traces"
 COMMITTED = ROOT / "data" / "calibration" / "6.1.toml"
 # every time cost 20x too small or too large: far from what the traces say
 BAD_START = {"cpu_fault_ns": 200.0, "cpu_pageout_ns": 250.0, "cpu_zap_ns": 8000.0,
-             "fast_read_mib_s": 20000.0, "phase_overhead_s": 0.001}
+             "fast_read_mib_s": 20000.0}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_quick_fit_lowers_the_objective_from_a_bad_start():
     assert res.objective_after < 0.5 * res.objective_before, (res.objective_before,
                                                               res.objective_after)
     assert res.start["cpu_fault_ns"] == 200.0
-    assert set(res.fitted) == set(C.FIT_KNOBS) | {"phase_overhead_s"}
+    assert set(res.fitted) == set(C.FIT_KNOBS)
     for name in C.FIT_KNOBS:
         KNOBS[name].check(name, res.fitted[name], "fitted")  # within the knob's range
 
@@ -48,8 +48,8 @@ def test_cli_writes_the_documented_keys_and_provenance(cli_file):
     assert cal["n_targets"] == len(cli_file["targets"]) > 20
     assert set(cli_file["fitted"]) == set(C.FIT_KNOBS)
     assert set(cli_file["fixed"]) == set(C.FIXED_KNOBS) | {"note"}
-    assert set(cli_file["sensitivity"]) == set(C.PRIOR) | {"phase_overhead_s", "note"}
-    assert set(cli_file["nuisance"]) == {"phase_overhead_s"}
+    assert set(cli_file["sensitivity"]) == set(C.PRIOR) | {"note"}
+    assert cli_file.get("nuisance", {}) == {}
     assert cli_file["excluded"] == C.EXCLUDED
     targets = cli_file["targets"]
     assert {t["kind"] for t in targets.values()} == {"phase", "pswpout", "swapfull", "orphans"}

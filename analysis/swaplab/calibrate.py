@@ -12,9 +12,8 @@ Targets (model median over seeds vs kernel median over repeats, all from ``data/
 
 Residuals are log ratios, ``log((model + floor) / (kernel + floor))``; the objective is
 their sum of squares.  The guest's harness blocks the workload at every phase boundary
-(a synchronous snapshot, ~0.1 s under TCG), which the engine does not model: it is fitted
-as the nuisance parameter ``phase_overhead_s``, added to every model interval and to
-model times once per phase boundary before them.  The fit is
+(a synchronous snapshot, ~0.1 s under TCG): the engine models it as the knob
+``phase_pause_s``, fitted with the costs.  The fit is
 ``scipy.optimize.least_squares`` on log-parameters with bounds and a weak prior (weight
 :data:`PRIOR_WEIGHT`) towards the original guesses in :data:`PRIOR`, so knobs the traces
 cannot identify stay put.  Same inputs, same output (fixed seeds, deterministic engine).
@@ -65,6 +64,8 @@ PRIOR: dict[str, float] = {
     "io_latency_us": 100.0,
     "fast_write_mib_s": 1000.0,
     "fast_read_mib_s": 1000.0,
+    "phase_pause_s": 0.05,
+    "cpu_munmap_ns": 50000.0,
 }
 # Fitted: the knobs the traces constrain.  cpu_write_ns and cpu_scan_ns stay at their guesses:
 # their data sensitivity (``[sensitivity]`` in the output: the norm of d(residuals)/d(log knob))
@@ -73,9 +74,10 @@ PRIOR: dict[str, float] = {
 # than the harness's pause at a phase end and few kept pages are scanned.  Their sensitivity
 # is still measured and written on every run.
 FIT_KNOBS = ("cpu_fault_ns", "cpu_swapfault_ns", "cpu_pageout_ns", "cpu_zap_ns",
-             "io_latency_us", "fast_write_mib_s", "fast_read_mib_s")
+             "io_latency_us", "fast_write_mib_s", "fast_read_mib_s", "phase_pause_s",
+             "cpu_munmap_ns")
 FIXED_KNOBS = tuple(k for k in PRIOR if k not in FIT_KNOBS)
-NUISANCE_PRIOR = {"phase_overhead_s": 0.05}
+NUISANCE_PRIOR: dict[str, float] = {}  # none left: the harness pause is the phase_pause_s knob
 PRIOR_WEIGHT = 0.1
 # search box around the prior: [prior / LOW, prior * HIGH] (clipped to the knob's range)
 LOW, HIGH = 100.0, 1000.0
@@ -373,7 +375,7 @@ class Result:
 def calibrate(kernel: str = "6.1", quick: bool = False, traces: Path | None = None,
               start: Mapping[str, float] | None = None, progress: bool = True,
               threads: int = 2) -> Result:
-    """Fit :data:`FIT_KNOBS` (+ ``phase_overhead_s``) to ``kernel``'s traces.
+    """Fit :data:`FIT_KNOBS` to ``kernel``'s traces.
 
     ``quick``: one seed and a few iterations (about a minute); ``start`` overrides the
     starting values (default :data:`PRIOR`, the original guesses).  :data:`FIXED_KNOBS`
@@ -415,7 +417,7 @@ def calibrate(kernel: str = "6.1", quick: bool = False, traces: Path | None = No
                  ) -> tuple[np.ndarray, np.ndarray]:
         p = dict(zip(names, np.exp(x), strict=True))
         knobs = {**fixed, **{n: p[n] for n in FIT_KNOBS}, **(extra or {})}
-        vals = model_values(targets, scenarios, policy, knobs, p["phase_overhead_s"], seeds,
+        vals = model_values(targets, scenarios, policy, knobs, 0.0, seeds,
                             threads)
         return vals, residuals(targets, vals)
 

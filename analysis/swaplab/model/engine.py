@@ -64,7 +64,10 @@ K_CHECK = 35
 K_MAX_SIM_S = 36
 K_IO_BURST_S = 37
 K_MEMCG_ACCOUNTING = 38
-N_KNOBS = 39
+K_PHASE_PAUSE_S = 39
+K_CPU_MUNMAP = 40
+K_PROC_CHARGE = 41
+N_KNOBS = 42
 KNOB_ORDER = (
     "era", "slots_cache", "slots_cache_free", "alloc_reclaim", "alloc_full_cluster_reclaim",
     "swap_full_memcg", "zap_lock", "zap_wait_writeback", "trylock_fail_p", "readahead",
@@ -74,6 +77,7 @@ KNOB_ORDER = (
     "cpu_swapfault_ns", "cpu_pageout_ns", "cpu_scan_ns", "cpu_zap_ns", "io_latency_us",
     "fast_write_mib_s", "fast_read_mib_s", "jitter", "kernel_reserved_mib",
     "sample_interval_s", "check_invariants", "max_sim_s", "io_burst_s", "memcg_accounting",
+    "phase_pause_s", "cpu_munmap_ns", "proc_charge_pages",
 )  # the K_* indices above, by name
 VAR_ORDER = (
     "swap_total", "swap_used", "swap_cached", "swap_orphans", "memcg_current",
@@ -225,7 +229,9 @@ G_WFAST_NS = 59  # time of one admitted page on the disk behind the throttle
 G_RFAST_NS = 60
 G_MEMSW_CUR = 61  # v1: memory.memsw.usage_in_bytes (pages); G_MEM_CUR is res then
 G_MEMSW_MAX = 62  # v1: memory.memsw.limit_in_bytes = memory_max + swap_max
-N_G = 63
+G_WB_SEEN = 63  # pages under writeback the last shrink_lruvec met (sc->nr.writeback)
+G_PROC_CHARGED = 64  # the running process's unreclaimable charge (proc_charge_pages)
+N_G = 65
 
 # results of shrink_folio
 KEPT = 0
@@ -1297,6 +1303,7 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t, may_swap):
 
     Returns (pages freed, time after)."""
     g = st.g
+    g[G_WB_SEEN] = 0
     if not may_swap:
         return 0, t
     can_anon = can_reclaim_anon_pages(st, memcg)
@@ -1332,6 +1339,7 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t, may_swap):
             else:
                 if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
                     busy += 1
+                    g[G_WB_SEEN] += 1
                     if not was_wb:
                         submitted += 1
                 t += cost(st, st.k[K_CPU_SCAN])
@@ -1468,10 +1476,31 @@ def maybe_schedule_worker(st, t):
 
 
 @jit
+def proc_charge(st):
+    """A process starts: its page tables, stack and kernel objects are charged to the memcg
+    (__GFP_ACCOUNT; measured ~64 pages per guest process), not reclaimable."""
+    n = np.int64(st.k[K_PROC_CHARGE])
+    st.g[G_PROC_CHARGED] = n
+    st.g[G_MEM_CUR] += n
+    if memcg_v1(st):
+        st.g[G_MEMSW_CUR] += n  # v1: res and memsw alike
+
+
+@jit
+def proc_uncharge(st):
+    """The process exits (exit_mmap, free_pgtables): its fixed charge goes."""
+    st.g[G_MEM_CUR] -= st.g[G_PROC_CHARGED]
+    if memcg_v1(st):
+        st.g[G_MEMSW_CUR] -= st.g[G_PROC_CHARGED]
+    st.g[G_PROC_CHARGED] = 0
+
+
+@jit
 def kill_current(st, t):
     """oom_kill_process() on the running process: zap all it maps.  Returns the time."""
     g = st.g
     g[G_KILLED] = 1
+    proc_uncharge(st)
     for v in range(g[G_CHILD_LO], g[G_CHILD_HI]):
         t = zap_pte(st, v, t)
     g[G_CHILD_HI] = g[G_CHILD_LO]
@@ -1528,7 +1557,10 @@ def try_charge(st, t, may_reclaim, lockf):
         advance_to(st, t)
         if freed > 0:
             continue
-        if io_pending(st):
+        # reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK) only when this pass met folios under
+        # writeback (sc->nr.writeback/immediate, shrink_inactive_list 6.1); with nothing
+        # scannable (SCAN_FILE) try_charge_memcg just counts a retry
+        if g[G_WB_SEEN] > 0 and io_pending(st):
             t = reclaim_throttle(st, t, batch)
             continue
         if retries > 0:
@@ -1859,7 +1891,8 @@ def op_pageout(st, lo, hi, t):
 
 @jit
 def op_unmap(st, lo, hi, t):
-    """munmap: zap every pte."""
+    """munmap: one call, zap every pte."""
+    t += cost(st, st.k[K_CPU_MUNMAP])
     for v in range(lo, hi):
         advance_to(st, t)
         t = zap_pte(st, v, t)
@@ -1892,6 +1925,7 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
             a = lo + ze * chunk
             b = min(hi, a + chunk)
             start = tz
+            tz += cost(st, st.k[K_CPU_MUNMAP])  # one munmap call: VMA split, TLB flush
             for v in range(a, b):
                 advance_to(st, tz)
                 tz = zap_pte(st, v, tz)
@@ -1924,6 +1958,7 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
         for ci in range(1, nchunks, 2):
             a = lo + ci * chunk
             b = min(hi, a + chunk)
+            t += cost(st, st.k[K_CPU_MUNMAP])  # each odd chunk is a VMA of its own now
             for v in range(a, b):
                 advance_to(st, t)
                 t = zap_pte(st, v, t)
@@ -1990,7 +2025,7 @@ def op_set(st, which, value_pages, t):
             advance_to(st, t)
             if freed > 0:
                 continue
-            if io_pending(st):
+            if g[G_WB_SEEN] > 0 and io_pending(st):
                 t = wait_io(st, t)
                 continue
             if retries > 0:
@@ -2146,12 +2181,13 @@ def check_invariants(st, refs, maps):
                     return INV_CACHE_LINK
         elif maps[f] != 0:
             return INV_MAPCOUNT
+    proc = g[G_PROC_CHARGED]
     if memcg_v1(st):
-        if pcg != g[G_MEM_CUR]:
-            return INV_MEM_CUR  # res == pages charged
-        if g[G_MEMSW_CUR] != pcg + records:
+        if pcg + proc != g[G_MEM_CUR]:
+            return INV_MEM_CUR  # res == pages charged (+ the process's fixed charge)
+        if g[G_MEMSW_CUR] != pcg + records + proc:
             return INV_MEMSW  # memsw == pages charged + slots holding a record
-    elif used != g[G_MEM_CUR]:
+    elif used + proc != g[G_MEM_CUR]:
         return INV_MEM_CUR
     if nlru != g[G_LRU_N0] + g[G_LRU_N1] or nlru != used:
         return INV_LRU
@@ -2161,6 +2197,15 @@ def check_invariants(st, refs, maps):
 # =============================================================================================
 # the run
 # =============================================================================================
+
+
+@jit
+def phase_pause(st, t):
+    """The guest harness stops the workload at each phase end while it snapshots; time (and
+    I/O) goes on.  Returns the time after the pause."""
+    t += np.int64(st.k[K_PHASE_PAUSE_S] * 1e9)
+    advance_to(st, t)
+    return t
 
 
 @jit
@@ -2192,10 +2237,13 @@ def run_ops(st, ops, fops, procs, child_base):
             g[G_KILLED] = 0
             g[G_PROC_LO] = procs[proc, 0]
             g[G_PROC_HI] = procs[proc, 1]
+            proc_charge(st)
         if t > max_t:
             g[G_STOPPED] = 1
         if g[G_KILLED] or g[G_STOPPED]:
             snapshot(st, label, t)
+            if code == OP_EXIT and not g[G_STOPPED]:
+                t = phase_pause(st, t)
             continue
         advance_to(st, t)
         g[G_REGION_LO] = lo
@@ -2221,12 +2269,15 @@ def run_ops(st, ops, fops, procs, child_base):
             for v in range(lo, hi):
                 advance_to(st, t)
                 t = zap_pte(st, v, t)
+            proc_uncharge(st)
         advance_to(st, t)
         if check and g[G_INV_FAIL] == 0:
             r = check_invariants(st, refs, maps)
             if r != INV_OK:
                 g[G_INV_FAIL] = r * 1000000 + i
         snapshot(st, label, t)
+        if label >= 0:
+            t = phase_pause(st, t)
     # drain: writeback, reads and a pending worker finish
     while True:
         te = io_next_time(st)

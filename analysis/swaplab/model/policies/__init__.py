@@ -192,6 +192,15 @@ KNOBS: dict[str, Knob] = {
                              "limit = memory_max + swap_max ('max' in either: unlimited); "
                              "there is no separate swap limit and swap_high is ignored",
                              choices=("v2", "v1_memsw")),
+    # --- the guest harness and the process (appended) ---
+    "phase_pause_s": Knob(_F, 0.094, "the workload stops this long at each phase end while "
+                          "the guest snapshots (I/O goes on); fitted as phase_overhead_s by "
+                          "swaplab calibrate --kernel 6.1", 0.0, 60.0),
+    "cpu_munmap_ns": Knob(_F, 50000.0, "one munmap call or VMA torn down by it (split, TLB "
+                          "flush), besides cpu_zap_ns per pte", 0.0, 1e9),
+    "proc_charge_pages": Knob(_I, 64, "pages each process charges to the memcg besides its "
+                              "anon pages (page tables, stack, kernel objects; memory.current "
+                              "- anon after the first alloc on 6.1/6.12/7.2: 64)", 0, 1 << 20),
 }
 
 KNOB_INDEX = {name: i for i, name in enumerate(KNOBS)}
