@@ -197,7 +197,8 @@ def test_swapin_moves_memsw_from_the_slot_to_the_page(policy):
     # slots (swap_cgroup_record); reading them back charges res + memsw and
     # mem_cgroup_commit_charge_swapin drops each slot's record: memsw unchanged
     ds = simulate(scenario_from_text(SWAPIN), policy=policy,
-                  knobs={"check_invariants": True, "readahead": False})
+                  knobs={"check_invariants": True, "readahead": False,
+                         "proc_charge_pages": 0})
     before, after = "p:4:set", "p:5:readback"
     assert at(ds, before, "memcg_current") <= MIB_PAGES
     assert memsw(ds, before) == 4 * MIB_PAGES
