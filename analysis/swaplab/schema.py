@@ -59,8 +59,10 @@ VARIABLES: dict[str, Variable] = {
     "swap_orphans": Variable(
         "pages", "cache-only slots: swap count 0, page in swap cache, no pte maps it"),
     # --- the memcg (cgroup v2 files) ---
-    "memcg_current": Variable("pages", "memory.current"),
-    "memcg_swap_current": Variable("pages", "memory.swap.current"),
+    "memcg_current": Variable("pages", "memory.current (cgroup v1 model, memcg_accounting="
+                              "'v1_memsw': memory.usage_in_bytes, res)"),
+    "memcg_swap_current": Variable("pages", "memory.swap.current (v1 model: memsw - res, "
+                                   "the memsw that swap_cgroup records hold on slots)"),
     "memcg_anon": Variable("pages", "memory.stat anon (mapped anon only, orphans excluded)"),
     "memcg_swapcached": Variable("pages", "memory.stat swapcached (mapped + orphaned)"),
     # --- /proc/vmstat counters ---
