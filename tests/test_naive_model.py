@@ -77,6 +77,9 @@ KNOB_STRATEGIES = {
     "jitter": st.sampled_from([0.0, 0.1, 1.0]),
     "sample_interval_s": st.sampled_from([0.001, 0.01, 0.1]),
     "max_sim_s": st.sampled_from([1.0, 3600.0]),
+    "phase_pause_s": st.sampled_from([0.0, 0.094]),
+    "cpu_munmap_ns": st.sampled_from([0.0, 50000.0]),
+    "proc_charge_pages": st.sampled_from([0, 64, 300]),
 }
 
 

@@ -76,6 +76,9 @@ class Knobs:
     sample_interval_s: float
     max_sim_s: float
     io_burst_s: float
+    phase_pause_s: float
+    cpu_munmap_ns: float
+    proc_charge_pages: int
 
     @classmethod
     def from_mapping(cls, knobs: Mapping[str, Any]) -> Knobs:

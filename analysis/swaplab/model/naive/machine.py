@@ -85,6 +85,7 @@ class Task:
     child_hi: int = 0  # == child_lo when no child
     child_delta: int = 0  # child page = parent page + delta
     killed: bool = False
+    fixed_charge: int = 0  # pages it charged besides its anon pages (proc_charge_pages)
     vma_lo: int = 0  # the VMA of the current fault (VMA readahead bounds)
     vma_hi: int = 0
 
@@ -111,6 +112,7 @@ class Machine:
     task: Task = field(default_factory=Task)
     nr_mapped: int = 0  # pages with mapcount > 0 (memory.stat anon)
     worker_at: int = NEVER  # pending async scan worker
+    nr_writeback_seen: int = 0  # sc->nr.writeback of the last shrink_lruvec
     stopped: bool = False  # max_sim_s passed
     samples: list[list[int]] = field(default_factory=list)
 

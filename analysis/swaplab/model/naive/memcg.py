@@ -42,6 +42,13 @@ class Memcg:
         """mem_cgroup_uncharge_swap(): one slot freed."""
         self.swap_current -= 1
 
+    def charge_fixed(self, nr_pages: int) -> None:
+        """Pages charged outside the LRU (__GFP_ACCOUNT: page tables, stack, slab)."""
+        self.memory_current += nr_pages
+
+    def uncharge_fixed(self, nr_pages: int) -> None:
+        self.memory_current -= nr_pages
+
     def swap_headroom(self) -> int:
         """swap.max - swap.current, not below 0."""
         return max(0, self.swap_max - self.swap_current)

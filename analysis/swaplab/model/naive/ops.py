@@ -76,11 +76,16 @@ def op_pageout(m: Machine, lo: int, hi: int, t: int) -> int:
 
 
 def zap_range(m: Machine, lo: int, hi: int, t: int) -> int:
-    """munmap / exit: zap every pte of the range."""
+    """Zap every pte of the range (exit_mmap, or the body of a munmap)."""
     for v in range(lo, hi):
         clock.advance_to(m, t)
         t = zap.zap_pte(m, v, t)
     return t
+
+
+def op_munmap(m: Machine, lo: int, hi: int, t: int) -> int:
+    """munmap(): one call (VMA split, TLB flush: cpu_munmap_ns), then every pte zapped."""
+    return zap_range(m, lo, hi, t + m.cost(m.knobs.cpu_munmap_ns))
 
 
 def op_race(m: Machine, lo: int, hi: int, chunk: int, keep: bool, sequential: bool,
@@ -105,7 +110,7 @@ def op_race(m: Machine, lo: int, hi: int, chunk: int, keep: bool, sequential: bo
         if zap_ready and (not can_read or t_zap <= t_read):
             start = t_zap
             a = lo + even * chunk
-            t_zap = zap_range(m, a, min(hi, a + chunk), t_zap)
+            t_zap = op_munmap(m, a, min(hi, a + chunk), t_zap)
             if one_cpu:
                 t_read += t_zap - start
             even += 2
@@ -134,7 +139,7 @@ def op_race(m: Machine, lo: int, hi: int, chunk: int, keep: bool, sequential: bo
     if not keep:
         for ci in range(1, nchunks, 2):
             a = lo + ci * chunk
-            t = zap_range(m, a, min(hi, a + chunk), t)
+            t = op_munmap(m, a, min(hi, a + chunk), t)  # each odd chunk is a VMA now
     return t
 
 
@@ -183,6 +188,21 @@ def op_set(m: Machine, which: int, value_pages: int, t: int) -> int:
     return t
 
 
+def snapshot(m: Machine, label: int, t: int, snaps: list, snap_t: list) -> None:
+    """End-of-phase snapshot of the variables, for op rows that end a phase."""
+    if label >= 0:
+        snaps[label] = observe(m)
+        snap_t[label] = t / 1e9
+
+
+def phase_pause(m: Machine, t: int) -> int:
+    """The guest harness stops the workload at each phase end while it snapshots; time
+    and I/O go on.  Returns the time after the pause."""
+    t += int(m.knobs.phase_pause_s * 1e9)
+    clock.advance_to(m, t)
+    return t
+
+
 def run_workload(m: Machine, ops, fops, procs, child_base: int, snaps: list,
                  snap_t: list) -> int:
     """Run every op row (``code, proc, label, lo, hi, a, b, c``), then let I/O and a
@@ -198,16 +218,21 @@ def run_workload(m: Machine, ops, fops, procs, child_base: int, snaps: list,
             cur_proc = proc
             task.killed = False
             task.lo, task.hi = int(procs[proc][0]), int(procs[proc][1])
+            reclaim.process_charge(m)
         if t > max_t:
             m.stopped = True
-        if not (task.killed or m.stopped):
-            clock.advance_to(m, t)
-            task.vma_lo, task.vma_hi = lo, c
-            t = _dispatch(m, code, lo, hi, a, b, float(fops[i]), child_base, t)
-            clock.advance_to(m, t)
+        if task.killed or m.stopped:
+            snapshot(m, label, t, snaps, snap_t)
+            if code == OP_EXIT and not m.stopped:
+                t = phase_pause(m, t)
+            continue
+        clock.advance_to(m, t)
+        task.vma_lo, task.vma_hi = lo, c
+        t = _dispatch(m, code, lo, hi, a, b, float(fops[i]), child_base, t)
+        clock.advance_to(m, t)
         if label >= 0:
-            snaps[label] = observe(m)
-            snap_t[label] = t / 1e9
+            snapshot(m, label, t, snaps, snap_t)
+            t = phase_pause(m, t)
     while True:  # drain
         te = m.next_event_time()
         if te >= NEVER or te > max_t:
@@ -226,8 +251,12 @@ def _dispatch(m: Machine, code: int, lo: int, hi: int, a: int, b: int, seconds: 
         return op_access(m, lo, hi, code == OP_TOUCH, a != 0, t)
     if code == OP_PAGEOUT:
         return op_pageout(m, lo, hi, t)
-    if code in (OP_UNMAP, OP_EXIT):
-        return zap_range(m, lo, hi, t)
+    if code == OP_UNMAP:
+        return op_munmap(m, lo, hi, t)
+    if code == OP_EXIT:
+        t = zap_range(m, lo, hi, t)
+        reclaim.process_uncharge(m)
+        return t
     if code == OP_RACE:
         return op_race(m, lo, hi, a, bool(b & 1), bool(b & 2), t)  # rest=keep, sequential
     if code == OP_FORK:

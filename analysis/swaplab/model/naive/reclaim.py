@@ -63,6 +63,7 @@ def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int) -> tuple[
     """Reclaim from the anon LRUs: priorities DEF_PRIORITY..0 scanning lru_size >> prio
     (do_try_to_free_pages, shrink_lruvec, get_scan_count; 6.1).  Returns (freed, time)."""
     lru = m.lru
+    m.nr_writeback_seen = 0
     can_anon = can_reclaim_anon_pages(m, memcg)
     liu = not can_anon and m.knobs.anon_scan_when_full == "swapcache_only"
     if not can_anon and not liu:
@@ -90,6 +91,7 @@ def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int) -> tuple[
             else:
                 if page.writeback:
                     busy += 1
+                    m.nr_writeback_seen += 1
                     if not was_writeback:
                         submitted += 1
                 t += m.cost(m.knobs.cpu_scan_ns)
@@ -106,11 +108,25 @@ def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int) -> tuple[
     return freed, t
 
 
+def process_charge(m: Machine) -> None:
+    """A process starts: its page tables, stack and kernel objects are charged to the memcg
+    (__GFP_ACCOUNT), proc_charge_pages of them, not reclaimable."""
+    m.task.fixed_charge = m.knobs.proc_charge_pages
+    m.memcg.charge_fixed(m.task.fixed_charge)
+
+
+def process_uncharge(m: Machine) -> None:
+    """The process exits (exit_mmap, free_pgtables): its fixed charge goes."""
+    m.memcg.uncharge_fixed(m.task.fixed_charge)
+    m.task.fixed_charge = 0
+
+
 def oom_kill_current(m: Machine, t: int) -> int:
     """oom_kill_process() on the running task: its child's ptes, then its own, are zapped.
     Returns the time."""
     task = m.task
     task.killed = True
+    process_uncharge(m)
     for v in range(task.child_lo, task.child_hi):
         t = zap.zap_pte(m, v, t)
     task.child_hi = task.child_lo
@@ -147,7 +163,9 @@ def try_charge(m: Machine, t: int, may_reclaim: bool) -> tuple[Page | None, int]
         clock.advance_to(m, t)
         if freed > 0:
             continue
-        if m.io_pending():
+        # reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK) only when this pass met folios under
+        # writeback (sc->nr.writeback, shrink_inactive_list 6.1); else a retry is counted
+        if m.nr_writeback_seen > 0 and m.io_pending():
             t = clock.reclaim_throttle(m, t, k.reclaim_batch)
             continue
         if retries > 0:
@@ -174,7 +192,7 @@ def memory_max_write(m: Machine, limit: int, t: int) -> int:
         clock.advance_to(m, t)
         if freed > 0:
             continue
-        if m.io_pending():
+        if m.nr_writeback_seen > 0 and m.io_pending():
             t = clock.wait_io(m, t)
             continue
         if retries > 0:
