@@ -28,9 +28,6 @@ from test_model_invariants import phases  # tests/ is on sys.path (rootdir impor
 
 STANDARD = sorted(p.stem for p in (Path(__file__).parents[1] / "data" / "scenarios")
                   .glob("*.toml"))
-# run by `make test`: every standard scenario under linux-6.1, every preset on two of them
-QUICK = {(name, "linux-6.1") for name in STANDARD} | \
-    {(name, p) for name in ("full-swap-oom", "readahead-zap-race") for p in PRESETS}
 
 
 @pytest.fixture(autouse=True)
@@ -165,22 +162,22 @@ def assert_same(scn, policy, knobs=None, seed=None):
 # ---- differential tests ----
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scn=scenarios(), policy=st.sampled_from(sorted(PRESETS)), knobs=knob_overrides())
 def test_random_scenarios_policies_knobs_identical(scn, policy, knobs):
     assert_same(scn, policy, knobs)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scn=scenarios(), policy=st.sampled_from(sorted(PRESETS)),
        seed=st.integers(0, 2**32))
 def test_random_scenarios_presets_and_seeds_identical(scn, policy, seed):
     assert_same(scn, policy, None, seed)
 
 
-@pytest.mark.parametrize("name,policy", [
-    pytest.param(n, p, marks=() if (n, p) in QUICK else pytest.mark.slow)
-    for n in STANDARD for p in sorted(PRESETS)])
+# none takes more than ~4 s in the naive model (all 90: ~60 s), so none is marked slow
+@pytest.mark.parametrize("policy", sorted(PRESETS))
+@pytest.mark.parametrize("name", STANDARD)
 def test_standard_scenarios_identical(name, policy):
     assert_same(name, policy)
 
