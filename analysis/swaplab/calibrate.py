@@ -73,9 +73,14 @@ PRIOR: dict[str, float] = {
 # and 0.003-0.01, 2026-11-26, 6.1 traces): in these scenarios present-page reads take less
 # than the harness's pause at a phase end and few kept pages are scanned.  Their sensitivity
 # is still measured and written on every run.
+# cpu_munmap_ns is fixed too, for a different reason: fitted (450 us per call on the 6.1
+# traces, 2026-11-26) it slows the munmap thread of the races enough that writeback catches
+# up; full-swap-oom's orphan maker then stops 0.8 MiB short of swap.max and neither process
+# is OOM-killed, where Debian 6.1 killed both in 3/3 runs.  The phase durations alone do not
+# tell a slow munmap from slow faults or pageouts; the OOM outcome does, and least squares
+# on durations cannot see it.  Kept at the 50 us guess until a target can.
 FIT_KNOBS = ("cpu_fault_ns", "cpu_swapfault_ns", "cpu_pageout_ns", "cpu_zap_ns",
-             "io_latency_us", "fast_write_mib_s", "fast_read_mib_s", "phase_pause_s",
-             "cpu_munmap_ns")
+             "io_latency_us", "fast_write_mib_s", "fast_read_mib_s", "phase_pause_s")
 FIXED_KNOBS = tuple(k for k in PRIOR if k not in FIT_KNOBS)
 NUISANCE_PRIOR: dict[str, float] = {}  # none left: the harness pause is the phase_pause_s knob
 PRIOR_WEIGHT = 0.1
@@ -102,17 +107,9 @@ SWAPFULL_SCENARIOS = ("full-swap-oom", "full-swap-oom-lowered")
 # What is left out, and why (scenario, or scenario:phase / scenario:kind).
 EXCLUDED: dict[str, str] = {
     "full-swap-oom:orphan-maker:exit": (
-        "the kernel OOM-kills the orphan maker (a 16 MiB round on top of 48 MiB of orphans at "
-        "memory.max 64M: the real process also charges its stack, heap, page tables, ~60-120 "
-        "pages; the model's 16384 pages just fit), so the kernel interval ends at that kill, "
-        "the model's after 10 rounds"),
-    "full-swap-oom:next-allocation:exit": (
-        "time to OOM: the engine's try_charge sleeps while any I/O is pending (io_pending -> "
-        "reclaim_throttle, no retry used), so its time to OOM is the writeback drain; 6.1's "
-        "try_charge_memcg does not wait when anon reclaim is impossible (SCAN_FILE scans "
-        "nothing, cgroup reclaim skips the NOPROGRESS throttle) and OOMs after 16 retries"),
-    "full-swap-oom-lowered:next-allocation:exit": (
-        "time to OOM: as full-swap-oom:next-allocation:exit"),
+        "kernel and model both OOM-kill the orphan maker in its last round (48 MiB of "
+        "orphans + a 16 MiB round + proc_charge_pages at memory.max 64M); where in the round "
+        "the charge overflows is set by the orphan count, not by a time cost"),
     "full-swap-oom:orphans": (
         "orphans = swap.max (12288 pages) on both sides whatever the timing: no information"),
     "liu-repro:pswpout": (

@@ -141,30 +141,30 @@ KNOBS: dict[str, Knob] = {
                       choices=("trylock", "lock")),
     "scan_slot_ns": Knob(_F, 20.0, "CPU cost per slot visited by the scan (ns)", 0.0, 1e6),
     # --- time costs (ns per page; TCG guest defaults) ---
-    "cpu_fault_ns": Knob(_F, 34800.0, "anonymous first-touch fault incl. zeroing; "
+    "cpu_fault_ns": Knob(_F, 54900.0, "anonymous first-touch fault incl. zeroing; "
                          "calibrated: swaplab calibrate --kernel 6.1 "
                          "(data/calibration/6.1.toml)", 0.0, 1e9),
     "cpu_write_ns": Knob(_F, 1000.0, "write or read of one present page; not constrained by "
                          "the 6.1 traces, kept at its guess: swaplab calibrate --kernel 6.1 "
                          "(data/calibration/6.1.toml [fixed])", 0.0, 1e9),
-    "cpu_swapfault_ns": Knob(_F, 5800.0, "swap fault overhead (do_swap_page) without I/O; "
+    "cpu_swapfault_ns": Knob(_F, 2640.0, "swap fault overhead (do_swap_page) without I/O; "
                              "calibrated: swaplab calibrate --kernel 6.1 "
                              "(data/calibration/6.1.toml)", 0.0, 1e9),
-    "cpu_pageout_ns": Knob(_F, 144000.0, "reclaim of one page (unmap, add_to_swap, submit); "
+    "cpu_pageout_ns": Knob(_F, 117000.0, "reclaim of one page (unmap, add_to_swap, submit); "
                            "calibrated: swaplab calibrate --kernel 6.1 "
                            "(data/calibration/6.1.toml)", 0.0, 1e9),
     "cpu_scan_ns": Knob(_F, 500.0, "LRU scan of a page that is kept; not constrained by the "
                         "6.1 traces, kept at its guess: swaplab calibrate --kernel 6.1 "
                         "(data/calibration/6.1.toml [fixed])", 0.0, 1e9),
-    "cpu_zap_ns": Knob(_F, 1740.0, "zap of one pte (zap_pte_range); calibrated: swaplab "
+    "cpu_zap_ns": Knob(_F, 2950.0, "zap of one pte (zap_pte_range); calibrated: swaplab "
                        "calibrate --kernel 6.1 (data/calibration/6.1.toml)", 0.0, 1e9),
-    "io_latency_us": Knob(_F, 436.0, "latency of one swap I/O before transfer; calibrated: "
+    "io_latency_us": Knob(_F, 101.0, "latency of one swap I/O before transfer; calibrated: "
                           "swaplab calibrate --kernel 6.1 (data/calibration/6.1.toml)",
                           0.0, 1e7),
-    "fast_write_mib_s": Knob(_F, 1430.0, "write bandwidth when the scenario says 0 "
+    "fast_write_mib_s": Knob(_F, 1630.0, "write bandwidth when the scenario says 0 "
                              "(unthrottled); calibrated: swaplab calibrate --kernel 6.1 "
                              "(data/calibration/6.1.toml)", 0.1, 1e6),
-    "fast_read_mib_s": Knob(_F, 860.0, "read bandwidth when the scenario says 0; calibrated: "
+    "fast_read_mib_s": Knob(_F, 16.5, "read bandwidth when the scenario says 0; calibrated: "
                             "swaplab calibrate --kernel 6.1 (data/calibration/6.1.toml)",
                             0.1, 1e6),
     "jitter": Knob(_F, 0.1, "relative random jitter of each CPU cost", 0.0, 1.0),
@@ -193,11 +193,13 @@ KNOBS: dict[str, Knob] = {
                              "there is no separate swap limit and swap_high is ignored",
                              choices=("v2", "v1_memsw")),
     # --- the guest harness and the process (appended) ---
-    "phase_pause_s": Knob(_F, 0.094, "the workload stops this long at each phase end while "
-                          "the guest snapshots (I/O goes on); fitted as phase_overhead_s by "
-                          "swaplab calibrate --kernel 6.1", 0.0, 60.0),
+    "phase_pause_s": Knob(_F, 0.0927, "the workload stops this long at each phase end while "
+                          "the guest snapshots (I/O goes on); calibrated: swaplab calibrate "
+                          "--kernel 6.1 (data/calibration/6.1.toml)", 0.0, 60.0),
     "cpu_munmap_ns": Knob(_F, 50000.0, "one munmap call or VMA torn down by it (split, TLB "
-                          "flush), besides cpu_zap_ns per pte", 0.0, 1e9),
+                          "flush), besides cpu_zap_ns per pte; a guess kept fixed by swaplab "
+                          "calibrate (data/calibration/6.1.toml [fixed]; why: calibrate.py "
+                          "FIT_KNOBS)", 0.0, 1e9),
     "proc_charge_pages": Knob(_I, 64, "pages each process charges to the memcg besides its "
                               "anon pages (page tables, stack, kernel objects; memory.current "
                               "- anon after the first alloc on 6.1/6.12/7.2: 64)", 0, 1 << 20),
