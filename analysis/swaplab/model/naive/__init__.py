@@ -4,6 +4,14 @@ for the LRUs, deques for the I/O queues.  It reads the engine's spec (the same r
 cited by kernel function and version) but none of its code, and must produce identical
 datasets; tests/test_naive_model.py checks that differentially.
 
+Modules, one job each: ``rng`` (splitmix64), ``swapmap`` (swap_map encodings per era),
+``mem`` (pages, free list, LRUs), ``memcg``, ``swapdev`` (swap device, clusters, slots
+cache), ``machine`` (all state, I/O queues, counters), ``knobs``; the rules: ``mm``
+(frames, rmap), ``swapslots`` (slot counts, allocation), ``swapcache``, ``clock`` (I/O,
+sleeping, the event order), ``zap``, ``reclaim`` (LRU reclaim, charging, OOM), ``scan``
+(the scan policies), ``fault`` (swap-in, readahead); ``ops`` (workload ops), ``loop``
+(the run loop), ``run`` (building a machine), ``observe`` and ``dataset`` (output).
+
 >>> from swaplab.model.naive import simulate_naive
 >>> ds = simulate_naive("liu-repro", policy="linux-6.1")  # doctest: +SKIP
 """

@@ -9,11 +9,11 @@ import numpy as np
 
 from swaplab.model.errors import ModelError
 from swaplab.model.naive.knobs import Knobs
+from swaplab.model.naive.loop import run_workload
 from swaplab.model.naive.machine import IoQueue, Machine
 from swaplab.model.naive.mem import Lru, Ram
 from swaplab.model.naive.memcg import Memcg
 from swaplab.model.naive.observe import VAR_NAMES
-from swaplab.model.naive.ops import run_workload
 from swaplab.model.naive.rng import SplitMix64
 from swaplab.model.naive.swapdev import SwapDevice
 from swaplab.model.policies import resolve_knobs

@@ -31,7 +31,6 @@ def swap_entry_free(m: Machine, off: int) -> None:
     """swap_entry_free(): the slot becomes free; mem_cgroup_uncharge_swap (6.1)."""
     si = m.swap
     si.store(off, 0, False)
-    si.cache_ref[off] = False
     if si.charged[off]:
         m.memcg.uncharge_swap()
     si.charged[off] = False
