@@ -553,13 +553,14 @@ def memcg_nr_swap_pages(st):
 
 @jit
 def mem_cgroup_swap_full(st):
-    """mem_cgroup_swap_full(): vm_swap_full() or swap.current*2 >= swap.max or >= swap.high."""
+    """mem_cgroup_swap_full(): vm_swap_full() or swap.current*2 >= swap.max or >= swap.high
+    (mm/memcontrol.c, 6.1.192 :7540: ``usage * 2`` against both limits)."""
     if vm_swap_full(st):
         return True
     if st.k[K_SWAP_FULL_MEMCG] == 0.0 or memcg_v1(st):
         return False
     g = st.g
-    return g[G_SWAP_CUR] * 2 >= g[G_SWAP_MAX] or g[G_SWAP_CUR] >= g[G_SWAP_HIGH]
+    return g[G_SWAP_CUR] * 2 >= g[G_SWAP_MAX] or g[G_SWAP_CUR] * 2 >= g[G_SWAP_HIGH]
 
 
 @jit

@@ -55,4 +55,4 @@ class Memcg:
 
     def swap_over_half_or_high(self) -> bool:
         """The cgroup v2 part of mem_cgroup_swap_full(): usage*2 >= max or >= high (6.1)."""
-        return self.swap_current * 2 >= self.swap_max or self.swap_current >= self.swap_high
+        return self.swap_current * 2 >= self.swap_max or self.swap_current * 2 >= self.swap_high
