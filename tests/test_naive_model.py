@@ -77,6 +77,7 @@ KNOB_STRATEGIES = {
     "phase_pause_s": st.sampled_from([0.0, 0.094]),
     "cpu_munmap_ns": st.sampled_from([0.0, 50000.0]),
     "proc_charge_pages": st.sampled_from([0, 64, 300]),
+    "kernel_reserved_mib": st.sampled_from([48, 61]),  # 61: global reclaim (3 MiB of RAM)
 }
 
 
@@ -153,6 +154,43 @@ def covered(policy, knobs):
     return out or None
 
 
+@st.composite
+def pressure_scenarios(draw):
+    """Small scenarios built to reach the rare paths: an orphan maker (pageout, then munmap
+    racing slow writeback) and a second process allocating into a tight memcg and swap,
+    so reclaim, throttling, OOM kills and the scan policies run."""
+    size = st.sampled_from([0.5, 1.0, 2.0, 3.0])
+    maker = [{"op": "alloc", "mib": draw(size)}, {"op": "pageout"},
+             {"op": "race_unmap", "chunk_kib": draw(st.sampled_from([4, 16])),
+              "rest": draw(st.sampled_from(["unmap", "keep"])),
+              "reader": draw(st.sampled_from(["probe", "sequential"]))}]
+    if draw(st.booleans()):
+        maker.append({"op": "fork_touch", "children": draw(st.integers(1, 2))})
+    second = [{"op": "alloc", "mib": draw(size)},
+              {"op": draw(st.sampled_from(["touch", "readback"])),
+               "pattern": draw(st.sampled_from(["seq", "random"]))}]
+    raw = {
+        "scenario": {"name": "pressure", "seed": draw(st.integers(0, 1000))},
+        "machine": {"ram_mib": 64,
+                    "vcpus": draw(st.integers(1, 2)), "page_cluster": draw(st.integers(0, 3))},
+        "swap": {"device": draw(st.sampled_from(["disk", "zram"])),
+                 "size_mib": draw(st.integers(1, 3)),
+                 "write_mib_s": draw(st.sampled_from([1.0, 4.0, 0.0])),
+                 "read_mib_s": draw(st.sampled_from([0.0, 4.0]))},
+        "memcg": {"memory_max_mib": draw(st.sampled_from([1, 2, "max"])),
+                  "swap_max_mib": draw(st.sampled_from([1, 2, "max"]))},
+        "process": [{"name": "maker", "phase": maker}, {"name": "next", "phase": second}],
+    }
+    return scenario_from_text(tomli_w.dumps(raw))
+
+
+SCAN_KNOBS = st.fixed_dictionaries({
+    "scan_trigger": st.sampled_from(["really_full", "half_full", "device_full"]),
+    "scan_when": _choice("scan_when"), "scan_what": _choice("scan_what"),
+}, optional={n: KNOB_STRATEGIES[n] for n in sorted(KNOB_STRATEGIES)
+             if n not in ("scan_trigger", "scan_when", "scan_what")})
+
+
 def assert_same(scn, policy, knobs=None, seed=None):
     knobs = covered(policy, knobs)
     xr.testing.assert_identical(simulate(scn, policy, knobs, seed),
@@ -165,6 +203,13 @@ def assert_same(scn, policy, knobs=None, seed=None):
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scn=scenarios(), policy=st.sampled_from(sorted(PRESETS)), knobs=knob_overrides())
 def test_random_scenarios_policies_knobs_identical(scn, policy, knobs):
+    assert_same(scn, policy, knobs)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scn=pressure_scenarios(), policy=st.sampled_from(sorted(PRESETS)),
+       knobs=st.one_of(knob_overrides(), SCAN_KNOBS))
+def test_pressure_scenarios_policies_knobs_identical(scn, policy, knobs):
     assert_same(scn, policy, knobs)
 
 
