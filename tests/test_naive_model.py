@@ -78,6 +78,7 @@ KNOB_STRATEGIES = {
     "cpu_munmap_ns": st.sampled_from([0.0, 50000.0]),
     "proc_charge_pages": st.sampled_from([0, 64, 300]),
     "kernel_reserved_mib": st.sampled_from([48, 61]),  # 61: global reclaim (3 MiB of RAM)
+    "memcg_accounting": _choice("memcg_accounting"),
 }
 
 
@@ -129,26 +130,16 @@ def scenarios(draw):
     return scenario_from_text(tomli_w.dumps(raw))
 
 
-# Not covered yet: memcg_accounting = "v1_memsw" (cgroup v1 res + memsw, the engine's knob
-# for linux-2.6.30, linux-2.6.31 and kamezawa-sync since 5a67e60/41f6f4b).  The naive model
-# does not implement it and raises NaiveModelError; here those presets run with "v2"
-# accounting, so the rest of their rules (era encodings, zap locking...) is still compared.
-#
-# Left out as well: era "2.6.30" with the slots cache on (no kernel had both; only knob
-# overrides reach it).  The engine clears SL_CACHEREF on slots held by a per-cpu slots
+# Left out of the comparison: era "2.6.30" with the slots cache on (no kernel had both; only
+# knob overrides reach it).  The engine clears SL_CACHEREF on slots held by a per-cpu slots
 # cache, so its 2.6.30 decoding reads such a free slot as one swap pte, and swap readahead
 # reads it in; its own check_invariants fails (test_engine_2630_slots_cache_pin_... below).
-NOT_IMPLEMENTED = {"memcg_accounting": "v1_memsw"}
 
 
 def covered(policy, knobs):
-    """``knobs`` with the values left out of the comparison (see above) replaced by ones
-    both models agree on."""
+    """``knobs`` with the combination left out of the comparison (see above) turned off."""
     out = dict(knobs or {})
     resolved = resolve_knobs(policy, out)
-    for name, value in NOT_IMPLEMENTED.items():
-        if resolved.get(name) == value:
-            out[name] = KNOBS[name].default
     if resolved["era"] == "2.6.30" and resolved["slots_cache"]:
         out["slots_cache"] = False
     return out or None
@@ -336,13 +327,11 @@ def test_splitmix64_reference_vector():
 
 
 def test_unimplemented_knobs_fail_loudly():
-    with pytest.raises(NaiveModelError, match="memcg_accounting='v1_memsw'"):
-        simulate_naive("liu-repro", "linux-6.1", {"memcg_accounting": "v1_memsw"})
     knobs = resolve_knobs("linux-6.1")
     with pytest.raises(NaiveModelError, match="knob 'new_rule' is not implemented"):
         Knobs.from_mapping({**knobs, "new_rule": 1})
-    with pytest.raises(NaiveModelError, match="memcg_accounting='v1_memsw'"):
-        Knobs.from_mapping({**knobs, "memcg_accounting": "v1_memsw"})
+    with pytest.raises(NaiveModelError, match="memcg_accounting='v1_memsw_v3'"):
+        Knobs.from_mapping({**knobs, "memcg_accounting": "v1_memsw_v3"})
     with pytest.raises(NaiveModelError, match="era='2.6.40' is not implemented"):
         Knobs.from_mapping({**knobs, "era": "2.6.40"})
-    assert Knobs.from_mapping({**knobs, "memcg_accounting": "v2"}).era == knobs["era"]
+    assert Knobs.from_mapping(knobs).memcg_accounting == "v2"

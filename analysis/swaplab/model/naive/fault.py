@@ -3,7 +3,7 @@ mm/swap_state.c; 6.1)."""
 
 from __future__ import annotations
 
-from swaplab.model.naive import clock, mm, reclaim, swapcache, swapslots
+from swaplab.model.naive import clock, memcg_v1, mm, reclaim, swapcache, swapslots
 from swaplab.model.naive.machine import Machine
 from swaplab.model.naive.mem import INACTIVE
 
@@ -39,7 +39,12 @@ def read_swap_cache_async(m: Machine, off: int, t: int) -> None:
     si = m.swap
     if off in si.swap_cache or si.swap_map[off] == 0 or si.count(off) == 0:
         return
-    page, _ = reclaim.try_charge(m, t, False)
+    if m.memcg.v1:
+        # 2.6.30 read_swap_cache_async: no memcg charge; the page is charged when a fault
+        # maps it (mem_cgroup_try_charge_swapin)
+        page = mm.alloc_page(m)
+    else:
+        page, _ = reclaim.try_charge(m, t, False)
     if page is None:
         return
     si.store(off, si.count(off), True)
@@ -103,6 +108,10 @@ def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
             m.ra.hits += 1
         if page.locked:
             t = clock.folio_lock(m, page, t)
+        if m.memcg.v1:
+            charged, t = reclaim.mem_cgroup_try_charge_swapin(m, page, t)
+            if not charged:
+                return t
     else:
         m.counters.pgmajfault += 1
         # the window's reads go out in address order with the target's among them
@@ -120,6 +129,10 @@ def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
         if cached is not None:
             mm.free_page(m, page)
             page = cached
+            if m.memcg.v1:
+                charged, t = reclaim.mem_cgroup_try_charge_swapin(m, page, t)
+                if not charged:
+                    return t
         else:
             si.store(off, si.count(off), True)  # swapcache_prepare
             swapcache.add_to_swap_cache(m, page, off)
@@ -131,6 +144,9 @@ def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
             t = max(clock.folio_lock(m, page, t), done)
     m.ra.prev_fault = v
     mm.page_add_anon_rmap(m, page, v)
+    if m.memcg.v1:
+        # mem_cgroup_commit_charge_swapin: the page carries memsw now; the record goes
+        memcg_v1.mem_cgroup_uncharge_swap(m, off)
     swapslots.swap_free(m, off)
     if write:
         page.dirty = True

@@ -23,11 +23,11 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "scan_when": ("sync", "async"),
     "scan_what": ("swap_map", "full_clusters", "lru_swapcache"),
     "scan_lock": ("trylock", "lock"),
+    "memcg_accounting": ("v2", "v1_memsw"),
 }
 # knobs not read here, with the values whose behaviour this model has built in
 BUILT_IN: dict[str, tuple[Any, ...]] = {
     "check_invariants": (True, False),  # the engine's self-check; nothing to simulate
-    "memcg_accounting": ("v2",),  # cgroup v2 memory + swap counters (Memcg)
 }
 
 
@@ -79,6 +79,7 @@ class Knobs:
     phase_pause_s: float
     cpu_munmap_ns: float
     proc_charge_pages: int
+    memcg_accounting: str
 
     @classmethod
     def from_mapping(cls, knobs: Mapping[str, Any]) -> Knobs:

@@ -25,11 +25,12 @@ class Page:
     mapcount: int = 0  # folio_mapcount
     mappers: list[int] = field(default_factory=list)  # rmap: virtual pages mapping it
     lru: str | None = None  # which anon LRU list holds it
+    pcg_used: bool = False  # cgroup v1 PageCgroupUsed: charged to res + memsw
 
     def reset(self) -> None:
         """Back to a free frame."""
         self.used = self.swapcache = self.writeback = self.dirty = False
-        self.locked = self.reclaim = self.readahead = False
+        self.locked = self.reclaim = self.readahead = self.pcg_used = False
         self.private = -1
         self.mapcount = 0
         self.mappers.clear()

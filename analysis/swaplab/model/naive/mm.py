@@ -7,22 +7,21 @@ from swaplab.model.naive.mem import Page
 
 
 def alloc_page(m: Machine) -> Page | None:
-    """Take a free frame and charge it to the memcg (every process runs in it)."""
+    """Take a free frame (the buddy allocator; the caller charges it)."""
     if not m.ram.free:
         return None
     page = m.ram.free.pop()
     page.reset()
     page.used = True
-    m.memcg.charge()
     return page
 
 
 def free_page(m: Machine, page: Page) -> None:
     """Free a frame: off the LRU, mem_cgroup_uncharge, back to the buddy free list."""
     m.lru.delete(page)
+    m.memcg.uncharge_page(page)
     page.reset()
     m.ram.free.append(page)
-    m.memcg.uncharge()
 
 
 def page_add_anon_rmap(m: Machine, page: Page, v: int) -> None:

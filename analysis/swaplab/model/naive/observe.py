@@ -25,7 +25,7 @@ def observe(m: Machine) -> list[int]:
         "swap_cached": len(si.swap_cache),
         "swap_orphans": count_orphans(m),
         "memcg_current": m.memcg.memory_current,
-        "memcg_swap_current": m.memcg.swap_current,
+        "memcg_swap_current": m.memcg.swap_usage(),
         "memcg_anon": m.nr_mapped,
         "memcg_swapcached": len(si.swap_cache),
         "lock_wait_us": c.lock_wait_ns // 1000,

@@ -8,7 +8,7 @@ from swaplab.model.engine import (  # codes of the shared workload rows (data on
     SET_SWAP_HIGH,
     SET_SWAP_MAX,
 )
-from swaplab.model.naive import clock, mm, reclaim, scan, swapslots, zap
+from swaplab.model.naive import clock, memcg_v1, mm, reclaim, scan, swapslots, zap
 from swaplab.model.naive.fault import handle_mm_fault
 from swaplab.model.naive.machine import Machine
 from swaplab.model.naive.mem import INACTIVE
@@ -169,10 +169,27 @@ def op_fork(m: Machine, lo: int, hi: int, hi_read: int, children: int, child_bas
 
 def op_set(m: Machine, which: int, value_pages: int, t: int) -> int:
     """Write memory.max / memory.swap.max / memory.swap.high."""
+    if m.memcg.v1:
+        return op_set_v1(m, which, value_pages, t)
     if which == SET_SWAP_MAX:
         m.memcg.swap_max = value_pages
     elif which == SET_SWAP_HIGH:
         m.memcg.swap_high = value_pages
     elif which == SET_MEMORY_MAX:
         t = reclaim.memory_max_write(m, value_pages, t)
+    return t
+
+
+def op_set_v1(m: Machine, which: int, value_pages: int, t: int) -> int:
+    """The scenario's limits in v1 terms: memory.max is memory.limit_in_bytes, swap.max the
+    memsw headroom above it (memsw limit = memory.max + swap.max); swap.high has no v1
+    counterpart."""
+    if which == SET_SWAP_HIGH:
+        m.memcg.swap_high = value_pages
+        return t
+    if which == SET_SWAP_MAX:
+        m.memcg.swap_max = value_pages
+    elif which == SET_MEMORY_MAX:
+        t = reclaim.mem_cgroup_resize_limit(m, value_pages, t)
+    memcg_v1.resize_memsw_limit(m)
     return t

@@ -3,9 +3,10 @@ mm/oom_kill.c; 6.1)."""
 
 from __future__ import annotations
 
-from swaplab.model.naive import clock, mm, scan, swapcache, swapslots, zap
+from swaplab.model.naive import clock, memcg_v1, mm, scan, swapcache, swapslots, zap
 from swaplab.model.naive.machine import Machine
 from swaplab.model.naive.mem import ACTIVE, INACTIVE, Page
+from swaplab.model.naive.memcg import RES
 
 DEF_PRIORITY = 12  # mm/vmscan.c
 HZ_10_NS = 100_000_000
@@ -59,11 +60,17 @@ def shrink_folio(m: Machine, page: Page, swapcache_only: bool, t: int) -> bool:
     return True
 
 
-def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int) -> tuple[int, int]:
+def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int,
+                  may_swap: bool = True) -> tuple[int, int]:
     """Reclaim from the anon LRUs: priorities DEF_PRIORITY..0 scanning lru_size >> prio
-    (do_try_to_free_pages, shrink_lruvec, get_scan_count; 6.1).  Returns (freed, time)."""
+    (do_try_to_free_pages, shrink_lruvec, get_scan_count; 6.1).  ``may_swap`` False: v1
+    reclaim at the memsw limit (noswap; 2.6.30 get_scan_ratio), nothing to reclaim here.
+    Returns (freed, time)."""
     lru = m.lru
     m.nr_writeback_seen = 0
+    if not may_swap:
+        return 0, t
+    v1_lru = memcg and m.memcg.v1  # the memcg's own LRU holds only charged pages
     can_anon = can_reclaim_anon_pages(m, memcg)
     liu = not can_anon and m.knobs.anon_scan_when_full == "swapcache_only"
     if not can_anon and not liu:
@@ -81,6 +88,10 @@ def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int) -> tuple[
             page = lru.tail(INACTIVE)
             if page is None:
                 break
+            if v1_lru and not page.pcg_used:
+                # not on the memcg's LRU: mem_cgroup_add_lru_list skips !PageCgroupUsed
+                lru.add(page, INACTIVE)
+                continue
             m.counters.reclaim_scanned += 1
             m.counters.events += 1
             taken += 1
@@ -143,23 +154,30 @@ def count_oom(m: Machine, memcg: bool) -> None:
     m.counters.oom_kill += 1
 
 
-def try_charge(m: Machine, t: int, may_reclaim: bool) -> tuple[Page | None, int]:
+def try_charge(m: Machine, t: int, may_reclaim: bool,
+               locked: Page | None = None) -> tuple[Page | None, int]:
     """try_charge_memcg() and the page allocator for one new page (memcontrol.c, 6.1):
     reclaim, throttle on writeback, MAX_RECLAIM_RETRIES without progress, the sync scan
-    policy, then mem_cgroup_out_of_memory / out_of_memory kills the running task.
+    policy, then mem_cgroup_out_of_memory / out_of_memory kills the running task.  v1:
+    res and memsw both charged; at the memsw limit reclaim may not swap.  ``locked`` (v1
+    swap-in): charge that locked swap cache page instead of a new one.
     Returns (page or None, time); None with task.killed means it was killed."""
     k = m.knobs
     retries = k.reclaim_retries
     scanned = False
     while True:
-        memcg_full = m.memcg.would_exceed_memory()
-        if not memcg_full and m.ram.nr_free > 0:
-            return mm.alloc_page(m), t
+        hit = m.memcg.limit_hit()
+        memcg_full = hit is not None
+        if not memcg_full and (locked is not None or m.ram.nr_free > 0):
+            page = locked if locked is not None else mm.alloc_page(m)
+            m.memcg.charge_page(page)
+            return page, t
         if not may_reclaim:
             return None, t
         if memcg_full:
-            m.counters.memcg_max_events += 1  # memcg_memory_event(MEMCG_MAX)
-        freed, t = shrink_lruvec(m, memcg_full, k.reclaim_batch, t)
+            m.counters.memcg_max_events += 1  # memcg_memory_event(MEMCG_MAX); v1 failcnt
+        freed, t = shrink_lruvec(m, memcg_full, k.reclaim_batch, t,
+                                 memcg_v1.reclaim_may_swap(m, hit))
         clock.advance_to(m, t)
         if freed > 0:
             continue
@@ -180,7 +198,50 @@ def try_charge(m: Machine, t: int, may_reclaim: bool) -> tuple[Page | None, int]
                 continue
         scan.maybe_schedule_worker(m, t)
         count_oom(m, memcg_full)
+        if locked is not None:
+            locked.locked = False  # do_swap_page unlocks before the task exits
         return None, oom_kill_current(m, t)
+
+
+def mem_cgroup_try_charge_swapin(m: Machine, page: Page, t: int) -> tuple[bool, int]:
+    """v1 charge of a swap cache page at swap-in, the page locked (do_swap_page, 2.6.30):
+    res and memsw +1 with reclaim or OOM, then __mem_cgroup_commit_charge cancels the new
+    charge if the page was charged already.  Returns (charged, time)."""
+    was_charged = page.pcg_used
+    page.locked = True
+    got, t = try_charge(m, t, True, page)
+    page.locked = False
+    if got is None:
+        return False, t
+    if was_charged:
+        m.memcg.memory_current -= 1
+        m.memcg.memsw_current -= 1
+    return True, t
+
+
+def mem_cgroup_resize_limit(m: Machine, limit: int, t: int) -> int:
+    """v1 mem_cgroup_resize_limit(): reclaim down to the new res limit; with no progress
+    after the retries the write fails (-EBUSY) and the old limit stays, no OOM kill
+    (2.6.30).  Returns the time."""
+    cg = m.memcg
+    old = cg.memory_max
+    cg.memory_max = limit
+    retries = m.knobs.reclaim_retries
+    while cg.memory_current > cg.memory_max:
+        freed, t = shrink_lruvec(m, True, cg.memory_current - cg.memory_max, t,
+                                 memcg_v1.reclaim_may_swap(m, RES))
+        clock.advance_to(m, t)
+        if freed > 0:
+            continue
+        if m.io_pending():
+            t = clock.wait_io(m, t)
+            continue
+        if retries > 0:
+            retries -= 1
+            continue
+        cg.memory_max = old
+        break
+    return t
 
 
 def memory_max_write(m: Machine, limit: int, t: int) -> int:

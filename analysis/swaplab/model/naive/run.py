@@ -12,7 +12,7 @@ from swaplab.model.naive.knobs import Knobs
 from swaplab.model.naive.loop import run_workload
 from swaplab.model.naive.machine import IoQueue, Machine
 from swaplab.model.naive.mem import Lru, Ram
-from swaplab.model.naive.memcg import Memcg
+from swaplab.model.naive.memcg import Memcg, MemcgV1
 from swaplab.model.naive.observe import VAR_NAMES
 from swaplab.model.naive.rng import SplitMix64
 from swaplab.model.naive.swapdev import SwapDevice
@@ -64,7 +64,8 @@ def build_machine(scn: Scenario, knobs: Knobs, seed: int, nvpages: int) -> Machi
         rng=SplitMix64(seed),
         ram=Ram(nframes),
         lru=Lru(),
-        memcg=Memcg(memory_max=limit_pages(mc["memory_max_mib"]),
+        memcg=(MemcgV1 if knobs.memcg_accounting == "v1_memsw" else Memcg)(
+                     memory_max=limit_pages(mc["memory_max_mib"]),
                      swap_max=limit_pages(mc["swap_max_mib"]),
                      swap_high=limit_pages(high) if high != "max" else UNLIMITED),
         swap=SwapDevice(nslots, knobs.era),

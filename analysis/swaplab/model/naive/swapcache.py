@@ -3,7 +3,7 @@ mm/swapfile.c, 6.1)."""
 
 from __future__ import annotations
 
-from swaplab.model.naive import mm, swapslots
+from swaplab.model.naive import memcg_v1, mm, swapslots
 from swaplab.model.naive.machine import Machine
 from swaplab.model.naive.mem import Page
 
@@ -21,7 +21,10 @@ def delete_from_swap_cache(m: Machine, page: Page) -> None:
     del m.swap.swap_cache[off]
     page.private = -1
     page.swapcache = False
-    swapslots.put_swap_folio(m, off)
+    if m.memcg.v1:
+        memcg_v1.swapcache_free(m, page, off)
+    else:
+        swapslots.put_swap_folio(m, off)
 
 
 def trylock_page(m: Machine, page: Page) -> bool:
@@ -69,11 +72,12 @@ def add_to_swap(m: Machine, page: Page) -> bool:
     off = swapslots.get_swap_page(m)
     if off < 0:
         return False
-    if not m.memcg.try_charge_swap():
-        # memory.swap.events max/fail; put_swap_folio -> free_swap_slot
-        swapslots.put_swap_folio(m, off)
-        return False
-    m.swap.charged[off] = True
+    if not m.memcg.v1:  # v1 charges no swap here: memsw stays on the page (2.6.30)
+        if not m.memcg.try_charge_swap():
+            # memory.swap.events max/fail; put_swap_folio -> free_swap_slot
+            swapslots.put_swap_folio(m, off)
+            return False
+        m.swap.charged[off] = True
     add_to_swap_cache(m, page, off)
     page.dirty = True
     return True

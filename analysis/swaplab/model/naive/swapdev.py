@@ -32,6 +32,7 @@ class SwapDevice:
         self.cache_ref = [False] * nslots  # the swap cache's reference is in the value
         self.charged = [False] * nslots  # memory.swap charged for the slot
         self.pinned = [False] * nslots  # held by a per-cpu slots cache, no folio
+        self.record = [False] * nslots  # cgroup v1 swap_cgroup record: memsw charged
         self.swap_cache: dict[int, Page] = {}  # swapper_spaces: slot -> folio
         self.nr_free = nslots  # nr_swap_pages: swap_map == 0
         nclusters = (nslots + SWAPFILE_CLUSTER - 1) // SWAPFILE_CLUSTER

@@ -5,7 +5,7 @@ Rules of mm/swapfile.c and mm/swap_slots.c (6.1 unless noted), on the naive Swap
 
 from __future__ import annotations
 
-from swaplab.model.naive import swapcache
+from swaplab.model.naive import memcg_v1, swapcache
 from swaplab.model.naive.machine import Machine
 from swaplab.model.naive.swapdev import SWAP_SLOTS_CACHE_SIZE
 
@@ -33,6 +33,7 @@ def swap_entry_free(m: Machine, off: int) -> None:
     si.store(off, 0, False)
     if si.charged[off]:
         m.memcg.uncharge_swap()
+    memcg_v1.mem_cgroup_uncharge_swap(m, off)  # v1: the slot's record (2.6.30)
     si.charged[off] = False
     si.pinned[off] = False
     si.nr_free += 1
@@ -81,6 +82,10 @@ def swap_free(m: Machine, off: int) -> None:
         free_swap_slot(m, off)
     else:
         si.store(off, count, cache)
+        if count == 0 and m.memcg.v1 and m.knobs.era != "2.6.30":
+            # 2.6.31 swap_entry_free: !swap_count -> mem_cgroup_uncharge_swap, even with
+            # SWAP_HAS_CACHE still set
+            memcg_v1.mem_cgroup_uncharge_swap(m, off)
 
 
 def swap_duplicate(m: Machine, off: int) -> None:
