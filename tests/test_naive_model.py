@@ -335,3 +335,28 @@ def test_unimplemented_knobs_fail_loudly():
     with pytest.raises(NaiveModelError, match="era='2.6.40' is not implemented"):
         Knobs.from_mapping({**knobs, "era": "2.6.40"})
     assert Knobs.from_mapping(knobs).memcg_accounting == "v2"
+
+
+@pytest.mark.parametrize("era", ["2.6.30", "2.6.31"])
+def test_v1_memsw_stays_on_a_swapped_out_slot(era):
+    from swaplab.model.naive import reclaim, swapcache, zap
+
+    scn = scenario_from_text('[scenario]\nname = "unit"\n[swap]\nsize_mib = 4\n'
+                             '[memcg]\nmemory_max_mib = 8\nswap_max_mib = 8\n'
+                             '[[process]]\nname = "p"\n[[process.phase]]\nop = "alloc"\n'
+                             'mib = 1\n')
+    knobs = resolve_knobs("linux-2.6.30", {"era": era, "trylock_fail_p": 0.0, "jitter": 0.0})
+    m = build_machine(scn, Knobs.from_mapping(knobs), 0, 16)
+    page, _ = reclaim.try_charge(m, 0, True)
+    m.pte[3] = page
+    page.mapcount, page.mappers = 1, [3]
+    cg = m.memcg
+    assert (cg.memory_current, cg.memsw_current, page.pcg_used) == (1, 1, True)
+    assert swapcache.add_to_swap(m, page)  # v1 charges no swap at allocation
+    zap.try_to_unmap(m, page)
+    swapcache.delete_from_swap_cache(m, page)  # swapped out: res goes, memsw stays
+    off = m.pte[3]
+    assert (cg.memory_current, cg.memsw_current, m.swap.record[off]) == (0, 1, True)
+    assert cg.swap_usage() == 1
+    zap.zap_pte(m, 3, 0)  # munmap: the slot is freed and its record with it
+    assert (cg.memsw_current, m.swap.record[off], m.swap.swap_map[off]) == (0, False, 0)
