@@ -2330,10 +2330,11 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
     burst = int(round(knobs[K_IO_BURST_S] * 1e9))
     g[G_WBURST_NS] = burst if write_mib_s > 0 else 0
     g[G_RBURST_NS] = burst if read_mib_s > 0 else 0
-    fast_w = max(1, int(round(4096 / (knobs[K_FAST_WRITE] * 1048576.0) * 1e9)))
-    fast_r = max(1, int(round(4096 / (knobs[K_FAST_READ] * 1048576.0) * 1e9)))
-    g[G_WFAST_NS] = fast_w if g[G_WBURST_NS] > 0 else g[G_WPAGE_NS]  # no burst: FIFO
-    g[G_RFAST_NS] = fast_r if g[G_RBURST_NS] > 0 else g[G_RPAGE_NS]
+    # admitted I/O runs at the unthrottled disk's speed; no burst: a FIFO at the throttle
+    g[G_WFAST_NS] = (max(1, int(round(4096 / (knobs[K_FAST_WRITE] * 1048576.0) * 1e9)))
+                     if g[G_WBURST_NS] > 0 else g[G_WPAGE_NS])
+    g[G_RFAST_NS] = (max(1, int(round(4096 / (knobs[K_FAST_READ] * 1048576.0) * 1e9)))
+                     if g[G_RBURST_NS] > 0 else g[G_RPAGE_NS])
     g[G_VCPUS] = vcpus
     g[G_PAGE_CLUSTER] = page_cluster
     g[G_VMA_RA] = 1 if vma_ra else 0
