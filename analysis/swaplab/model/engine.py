@@ -1907,8 +1907,8 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
 
     Reader ``probe`` (as the guest's toucher): the middle page of each odd chunk, until the
     munmap thread is done.  Reader ``sequential``: every page of each odd chunk in order, so
-    VMA readahead windows grow into the next (even) chunk; the munmap thread zaps even chunk
-    c only once the reader has finished chunk c - 1, while that readahead is in flight."""
+    readahead windows grow and reach the next (even) chunk; the munmap thread zaps even chunk
+    c only once the reader has finished chunk c - 1, while that readahead may be in flight."""
     nchunks = (hi - lo + chunk - 1) // chunk
     tz = t  # munmap thread
     tr = t  # reader thread
