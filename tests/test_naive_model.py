@@ -130,18 +130,14 @@ def scenarios(draw):
     return scenario_from_text(tomli_w.dumps(raw))
 
 
-# Left out of the comparison: era "2.6.30" with the slots cache on (no kernel had both; only
-# knob overrides reach it).  The engine clears SL_CACHEREF on slots held by a per-cpu slots
-# cache, so its 2.6.30 decoding reads such a free slot as one swap pte, and swap readahead
-# reads it in; its own check_invariants fails (test_engine_2630_slots_cache_pin_... below).
+# Nothing is left out of the comparison any more: era "2.6.30" with the slots cache on was,
+# until the engine kept SL_CACHEREF on slots pinned in a slots cache
+# (test_engine_2630_slots_cache_pin_is_not_a_swap_pte below).
 
 
 def covered(policy, knobs):
-    """``knobs`` with the combination left out of the comparison (see above) turned off."""
+    """``knobs`` as given (``None`` when empty): every combination is compared."""
     out = dict(knobs or {})
-    resolved = resolve_knobs(policy, out)
-    if resolved["era"] == "2.6.30" and resolved["slots_cache"]:
-        out["slots_cache"] = False
     return out or None
 
 
@@ -241,11 +237,10 @@ phase = [
 """
 
 
-@pytest.mark.xfail(strict=True, reason="engine: get_swap_page/free_swap_slot clear "
-                   "SL_CACHEREF on slots pinned in the slots cache, so era 2.6.30 decodes "
-                   "a free pinned slot as one swap pte (swap_map 1) and swapin readahead "
-                   "reads it into the swap cache; the engine's check_invariants fails too")
 def test_engine_2630_slots_cache_pin_is_not_a_swap_pte():
+    # found by this differential test: get_swap_page/free_swap_slot cleared SL_CACHEREF on
+    # slots pinned in the slots cache, so era 2.6.30 decoded a free pinned slot as one swap
+    # pte and swap-in readahead read it into the swap cache (fixed in the engine)
     scn = scenario_from_text(PINNED_READAHEAD)
     knobs = {"era": "2.6.30", "slots_cache": True, "jitter": 0.0}
     xr.testing.assert_identical(simulate(scn, "linux-6.1", knobs),

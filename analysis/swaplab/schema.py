@@ -78,7 +78,8 @@ VARIABLES: dict[str, Variable] = {
     "memcg_oom_kill": Variable("count", "memory.events oom_kill", counter=True),
     "oom_kill": Variable("count", "OOM kills machine-wide (vmstat oom_kill)", counter=True),
     # --- model-only diagnostics ---
-    "trylock_fail": Variable("count", "free_swap_and_cache/free_swap_cache lost trylock_page",
+    "trylock_fail": Variable("count", "trylock_page lost: zap (free_swap_and_cache, "
+                             "free_swap_cache), allocator reclaim and policy scans",
                              counter=True, source="model"),
     "writeback_skip": Variable("count", "frees skipped because the page was under writeback",
                                counter=True, source="model"),

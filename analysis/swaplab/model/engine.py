@@ -595,8 +595,7 @@ def free_swap_slot(st, s):
     g = st.g
     if st.k[K_SLOTS_CACHE] != 0.0 and st.k[K_SLOTS_CACHE_FREE] != 0.0 and g[G_CACHE_ACTIVE]:
         slot_set(st, s, 0, True)
-        st.sflags[s] |= SL_PINNED
-        st.sflags[s] &= SLM_CACHEREF
+        st.sflags[s] |= SL_PINNED  # keeps SL_CACHEREF: 2.6.30 decodes it as count 0
         st.fcache[g[G_FCACHE_N]] = s
         g[G_FCACHE_N] += 1
         if g[G_FCACHE_N] >= SWAP_SLOTS_CACHE_SIZE:
@@ -841,7 +840,6 @@ def get_swap_page(st):
             g[G_ACACHE_N] = scan_swap_map_slots(st, SWAP_SLOTS_CACHE_SIZE, out)
             for i in range(g[G_ACACHE_N]):
                 st.sflags[out[i]] |= SL_PINNED
-                st.sflags[out[i]] &= SLM_CACHEREF
         if g[G_ACACHE_N] > 0:
             # hand out from the low end so allocation order follows the scan
             s = out[0]
@@ -1480,6 +1478,7 @@ def maybe_schedule_worker(st, t):
 def proc_charge(st):
     """A process starts: its page tables, stack and kernel objects are charged to the memcg
     (__GFP_ACCOUNT; measured ~64 pages per guest process), not reclaimable."""
+    proc_uncharge(st)  # a process stopped by max_sim_s before its exit row left its charge
     n = np.int64(st.k[K_PROC_CHARGE])
     st.g[G_PROC_CHARGED] = n
     st.g[G_MEM_CUR] += n
@@ -1776,8 +1775,10 @@ def do_swap_page(st, v, write, t):
     if write:
         st.fr[FR_FLAGS, f] |= PG_DIRTY
     exclusive = st.fr[FR_MAPCOUNT, f] == 1 and slot_count(st, s) == 0
+    # the fault holds the folio lock here (folio_lock_or_retry, mm/memory.c 6.1.192:3918):
+    # no trylock to lose before folio_free_swap (:4040)
     if st.k[K_SWAPIN_FREE] == 1.0 or mem_cgroup_swap_full(st) or (write and exclusive):
-        if not (st.fr[FR_FLAGS, f] & PG_WRITEBACK) and trylock_page(st, f):
+        if not (st.fr[FR_FLAGS, f] & PG_WRITEBACK):
             folio_free_swap(st, f, False)
     return t
 

@@ -153,7 +153,8 @@ def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
     exclusive = page.mapcount == 1 and si.count(off) == 0
     should_free = (m.knobs.swapin_free == "always" or swapslots.mem_cgroup_swap_full(m)
                    or (write and exclusive))
-    if should_free and not page.writeback and swapcache.trylock_page(m, page):
+    # do_swap_page holds the folio lock (folio_lock_or_retry, mm/memory.c 6.1.192:3918)
+    if should_free and not page.writeback:
         swapcache.folio_free_swap(m, page, False)
     return t
 

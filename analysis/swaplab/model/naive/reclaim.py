@@ -122,6 +122,7 @@ def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int,
 def process_charge(m: Machine) -> None:
     """A process starts: its page tables, stack and kernel objects are charged to the memcg
     (__GFP_ACCOUNT), proc_charge_pages of them, not reclaimable."""
+    process_uncharge(m)  # what a process stopped before its exit (max_sim_s) still holds
     m.task.fixed_charge = m.knobs.proc_charge_pages
     m.memcg.charge_fixed(m.task.fixed_charge)
 
