@@ -1117,10 +1117,11 @@ def page_add_rmap(st, f, v):
 
 
 @jit
-def lock_wait(st, f, t):
-    """lock_page(): wait until the read I/O holding the page lock ends.  Returns new time."""
+def sleep_on_page_flag(st, f, flag, t):
+    """Sleep (I/O goes on) until ``flag`` clears on frame f; the time slept counts in
+    lock_wait_us.  Returns the new time."""
     t0 = t
-    while st.fr[FR_FLAGS, f] & PG_LOCKED:
+    while st.fr[FR_FLAGS, f] & flag:
         t2 = wait_io(st, t)
         if t2 == t and not io_pending(st):
             break
@@ -1130,16 +1131,15 @@ def lock_wait(st, f, t):
 
 
 @jit
+def lock_wait(st, f, t):
+    """lock_page(): wait until the read I/O holding the page lock ends.  Returns new time."""
+    return sleep_on_page_flag(st, f, PG_LOCKED, t)
+
+
+@jit
 def writeback_wait(st, f, t):
     """folio_wait_writeback(): wait until PG_writeback clears.  Returns new time."""
-    t0 = t
-    while st.fr[FR_FLAGS, f] & PG_WRITEBACK:
-        t2 = wait_io(st, t)
-        if t2 == t and not io_pending(st):
-            break
-        t = t2
-    st.c[C_LOCK_WAIT_NS] += t - t0
-    return t
+    return sleep_on_page_flag(st, f, PG_WRITEBACK, t)
 
 
 @jit

@@ -7,6 +7,8 @@ then read completion, then the async scan worker, and all of them before a sampl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from swaplab.model.naive import scan
 from swaplab.model.naive.machine import NEVER, Machine
 from swaplab.model.naive.mem import INACTIVE, Page
@@ -75,28 +77,26 @@ def wait_io(m: Machine, t: int) -> int:
     return te
 
 
-def folio_lock(m: Machine, page: Page, t: int) -> int:
-    """folio_lock(): sleep until the read holding the page lock ends.  Returns the time."""
+def _sleep_while(m: Machine, t: int, busy: Callable[[], bool]) -> int:
+    """Sleep (I/O goes on) while ``busy()``; the time slept counts as lock wait."""
     t0 = t
-    while page.locked:
+    while busy():
         t2 = wait_io(m, t)
         if t2 == t and not m.io_pending():
             break
         t = t2
     m.counters.lock_wait_ns += t - t0
     return t
+
+
+def folio_lock(m: Machine, page: Page, t: int) -> int:
+    """folio_lock(): sleep until the read holding the page lock ends.  Returns the time."""
+    return _sleep_while(m, t, lambda: page.locked)
 
 
 def folio_wait_writeback(m: Machine, page: Page, t: int) -> int:
     """folio_wait_writeback(): sleep until PG_writeback clears.  Returns the time."""
-    t0 = t
-    while page.writeback:
-        t2 = wait_io(m, t)
-        if t2 == t and not m.io_pending():
-            break
-        t = t2
-    m.counters.lock_wait_ns += t - t0
-    return t
+    return _sleep_while(m, t, lambda: page.writeback)
 
 
 def reclaim_throttle(m: Machine, t: int, batch: int) -> int:
