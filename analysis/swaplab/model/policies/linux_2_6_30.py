@@ -22,6 +22,7 @@ readahead: set ``machine.vma_readahead = false`` to match); memcg reclaim retrie
 NAME = "linux-2.6.30"
 KNOBS = {
     "era": "2.6.30",
+    "wp_free_swap": True,  # do_wp_page: reuse_swap_page frees the swap (mm/memory.c)
     "slots_cache": False,
     "slots_cache_free": False,
     "alloc_reclaim": False,

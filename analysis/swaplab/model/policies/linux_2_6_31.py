@@ -16,6 +16,7 @@ Approximations as for linux-2.6.30 (readahead per scenario; ``reclaim_retries`` 
 NAME = "linux-2.6.31"
 KNOBS = {
     "era": "2.6.31",
+    "wp_free_swap": True,  # do_wp_page: reuse_swap_page -> try_to_free_swap (mm/memory.c)
     "slots_cache": False,
     "slots_cache_free": False,
     "alloc_reclaim": True,
