@@ -59,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
 
         if args.scenario or args.standard_set:
             raise CaptureError("give one of a scenario, --standard-set or --scenarios DIR")
-        return capture_set(Path(args.output), corpus_scenarios(Path(args.scenarios)),
+        # the validation half first: a partly captured corpus can already be scored
+        scns = sorted(corpus_scenarios(Path(args.scenarios)),
+                      key=lambda s: (split_of(s) != "validation", s.name))
+        return capture_set(Path(args.output), scns,
                            kernels=args.kernel, repeats=args.repeats,
                            trace=args.trace or "none", jobs=args.jobs,
                            scheduler=args.scheduler, sample_ms=args.sample_ms,
