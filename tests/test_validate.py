@@ -14,7 +14,12 @@ from swaplab.scenario import scenario_from_text
 from swaplab.validate import _score_scenario, effective_swap_pages
 
 # The validation half of the shipped corpus (gen seed 1, 48 scenarios), fixed by the hash rule.
-VALIDATION_HALF = ["gen1-004", "gen1-005", "gen1-009", "gen1-011", "gen1-015", "gen1-018", "gen1-023", "gen1-025", "gen1-027", "gen1-029", "gen1-032", "gen1-033", "gen1-034", "gen1-036", "gen1-038", "gen1-039", "gen1-041", "gen1-042", "gen1-043", "gen1-044", "gen1-045", "gen1-046"]
+VALIDATION_HALF = [
+    "gen1-004", "gen1-005", "gen1-009", "gen1-011", "gen1-015", "gen1-018", "gen1-023",
+    "gen1-025", "gen1-027", "gen1-029", "gen1-032", "gen1-033", "gen1-034", "gen1-036",
+    "gen1-038", "gen1-039", "gen1-041", "gen1-042", "gen1-043", "gen1-044", "gen1-045",
+    "gen1-046",
+]
 
 TINY = """
 [scenario]
