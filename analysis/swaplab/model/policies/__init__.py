@@ -203,6 +203,21 @@ KNOBS: dict[str, Knob] = {
     "proc_charge_pages": Knob(_I, 64, "pages each process charges to the memcg besides its "
                               "anon pages (page tables, stack, kernel objects; memory.current "
                               "- anon after the first alloc on 6.1/6.12/7.2: 64)", 0, 1 << 20),
+    # --- run-to-run variability (appended; 0 = off, no random draw) ---
+    "io_jitter": Knob(_F, 0.0, "relative random jitter of each swap I/O: its latency "
+                      "(io_latency_us), its share of a throttled bandwidth and its time on the "
+                      "disk once admitted are scaled by one U(1 - io_jitter, 1 + io_jitter) "
+                      "draw", 0.0, 1.0),
+    "io_reorder": Knob(_I, 0, "completion-order jitter of the swap disk queues (writeback and "
+                       "reads): a new request completes in the place of one of the last "
+                       "io_reorder requests still queued in its direction (uniform over them "
+                       "and itself; never before the disk admitted it, so a saturated throttle "
+                       "stays in order), as virtio-blk requests complete out of order on "
+                       "QEMU's I/O threads; 0 = FIFO", 0, 4096),
+    "sched_jitter_us": Knob(_F, 0.0, "scheduling jitter of racing threads: each munmap call "
+                            "and each read of race_unmap's two threads, and each fork and exit "
+                            "of a fork_touch child, starts late by U(0, sched_jitter_us) "
+                            "microseconds (vCPU and host scheduling under TCG)", 0.0, 1e6),
 }
 
 KNOB_INDEX = {name: i for i, name in enumerate(KNOBS)}
