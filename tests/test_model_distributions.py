@@ -2,7 +2,8 @@
 
 Each jitter knob draws from the run's splitmix64 stream only when it is non-zero: the same
 seed gives an identical dataset, two seeds differ where jitter is on and are identical where
-every jitter knob (and every other random input) is off.
+every jitter knob (and every other random input) is off.  ``simulate_seeds`` returns what
+``simulate`` would, summarised per seed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from swaplab.model import simulate
+from swaplab.model import ModelError, simulate, simulate_seeds
 from swaplab.model.naive import simulate_naive
 from swaplab.model.policies import KNOBS
 from swaplab.scenario import scenario_from_text
@@ -144,3 +145,42 @@ def test_naive_model_agrees_with_jitter_on(seed, scn, policy, monkeypatch_git):
     knobs = {**ON, **SLOW_DISK}
     xr.testing.assert_identical(simulate(scn, policy, knobs, seed),
                                 simulate_naive(scn, policy, knobs, seed))
+
+
+# ---- many seeds of one scenario ----
+
+
+def test_simulate_seeds_matches_simulate_per_seed():
+    seeds = [3, 1, 4]
+    out = simulate_seeds(THROTTLED, "linux-6.1", ON, seeds, threads=2)
+    assert out["seed"].values.tolist() == seeds
+    assert out["process_name"].values.tolist() == ["maker", "next"]
+    for s in seeds:
+        ds = simulate(THROTTLED, "linux-6.1", ON, s)
+        row = out.sel(seed=s)
+        for v in ("swap_used", "swap_cached", "swap_orphans", "pswpout"):
+            np.testing.assert_array_equal(row[f"{v}_end"].values, ds[f"{v}_end"].values)
+        np.testing.assert_array_equal(row["phase_end_time"].values, ds["phase_end_time"].values)
+        assert float(row["orphans_mib"]) == float(ds["swap_orphans_end"][-1]) / 256
+        kills = int(ds["memcg_oom_kill_end"][-1] + ds["oom_kill_end"][-1])
+        assert int(row["oom_kills"]) == kills and bool(row["oom_any"]) == (kills > 0)
+        assert float(row["t_end"]) == ds.attrs["t_end_s"]
+
+
+def test_simulate_seeds_names_the_killed_process():
+    # full-swap-oom on linux-6.1: the orphan maker and the next allocation are both killed
+    out = simulate_seeds("full-swap-oom", "linux-6.1", None, [1, 2], threads=1)
+    assert out["process_name"].values.tolist() == ["orphan-maker", "next-allocation"]
+    assert out["oom_killed"].values.tolist() == [[True, True], [True, True]]
+    assert out["oom_kills"].values.tolist() == [2, 2]
+    # plain-memcg-oom: one process, genuinely OOM-killed, no orphans
+    plain = simulate_seeds("plain-memcg-oom", "linux-6.1", None, [1], threads=1)
+    assert plain["oom_any"].values.tolist() == [True]
+    assert plain["orphans_mib"].values.tolist() == [0.0]
+
+
+def test_simulate_seeds_bad_seeds():
+    with pytest.raises(ModelError, match="at least one seed"):
+        simulate_seeds(THROTTLED, "linux-6.1", None, [])
+    with pytest.raises(ModelError, match="distinct"):
+        simulate_seeds(THROTTLED, "linux-6.1", None, [1, 1])
