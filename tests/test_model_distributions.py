@@ -19,11 +19,12 @@ from swaplab.model.naive import simulate_naive
 from swaplab.model.policies import KNOBS
 from swaplab.scenario import scenario_from_text
 
-JITTER_KNOBS = ("jitter", "io_jitter", "io_reorder", "sched_jitter_us")
+JITTER_KNOBS = ("jitter", "io_jitter", "io_reorder", "sched_jitter_us", "phase_speed_jitter")
 # every random input off: the jitter knobs, trylock contention (and no random page order)
 OFF = {"jitter": 0.0, "io_jitter": 0.0, "io_reorder": 0, "sched_jitter_us": 0.0,
-       "trylock_fail_p": 0.0}
-ON = {"jitter": 0.1, "io_jitter": 0.3, "io_reorder": 8, "sched_jitter_us": 100.0}
+       "phase_speed_jitter": 0.0, "trylock_fail_p": 0.0}
+ON = {"jitter": 0.1, "io_jitter": 0.3, "io_reorder": 8, "sched_jitter_us": 100.0,
+      "phase_speed_jitter": 0.3}
 
 RACE = """
 [scenario]
@@ -92,7 +93,7 @@ def _same(a: xr.Dataset, b: xr.Dataset, ignore: tuple[str, ...] = ("seed",)) -> 
 
 
 def test_jitter_knobs_are_documented_with_ranges_and_default_off():
-    for name in ("io_jitter", "io_reorder", "sched_jitter_us"):
+    for name in ("io_jitter", "io_reorder", "sched_jitter_us", "phase_speed_jitter"):
         k = KNOBS[name]
         assert k.default == 0 and k.lo == 0 and k.hi > 0 and len(k.doc) > 60, name
 
@@ -112,7 +113,8 @@ def test_seeds_identical_when_every_jitter_knob_is_off(a, b, scn, policy):
     assert _same(simulate(scn, policy, knobs, a), simulate(scn, policy, knobs, b))
 
 
-@pytest.mark.parametrize("knob", ["jitter", "io_jitter", "sched_jitter_us"])
+@pytest.mark.parametrize("knob", ["jitter", "io_jitter", "sched_jitter_us",
+                                  "phase_speed_jitter"])
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(a=SEEDS, b=SEEDS)
 def test_two_seeds_differ_with_one_jitter_knob_on(knob, a, b):

@@ -82,6 +82,7 @@ KNOB_STRATEGIES = {
     "io_jitter": st.sampled_from([0.0, 0.3, 1.0]),
     "io_reorder": st.sampled_from([0, 1, 8]),
     "sched_jitter_us": st.sampled_from([0.0, 50.0, 5000.0]),
+    "phase_speed_jitter": st.sampled_from([0.0, 0.5, 0.95]),
 }
 
 

@@ -70,7 +70,9 @@ K_PROC_CHARGE = 41
 K_IO_JITTER = 42
 K_IO_REORDER = 43
 K_SCHED_JITTER_US = 44
-N_KNOBS = 45
+K_PHASE_SPEED_JITTER = 45
+N_KNOBS = 46
+K_SPEED = N_KNOBS  # not a knob: the current op row's speed factor (phase_speed_jitter)
 KNOB_ORDER = (
     "era", "slots_cache", "slots_cache_free", "alloc_reclaim", "alloc_full_cluster_reclaim",
     "swap_full_memcg", "zap_lock", "zap_wait_writeback", "trylock_fail_p", "readahead",
@@ -81,7 +83,7 @@ KNOB_ORDER = (
     "fast_write_mib_s", "fast_read_mib_s", "jitter", "kernel_reserved_mib",
     "sample_interval_s", "check_invariants", "max_sim_s", "io_burst_s", "memcg_accounting",
     "phase_pause_s", "cpu_munmap_ns", "proc_charge_pages", "io_jitter", "io_reorder",
-    "sched_jitter_us",
+    "sched_jitter_us", "phase_speed_jitter",
 )  # the K_* indices above, by name
 VAR_ORDER = (
     "swap_total", "swap_used", "swap_cached", "swap_orphans", "memcg_current",
@@ -297,11 +299,12 @@ def rng_uniform(rng):
 
 @jit
 def cost(st, base_ns):
-    """A CPU cost with the jitter knob applied (ns)."""
+    """A CPU cost at the current op row's speed, with the jitter knob applied (ns)."""
     j = st.k[K_JITTER]
-    if j > 0.0 and base_ns > 0.0:
-        return np.int64(base_ns * (1.0 + j * (2.0 * rng_uniform(st.rng) - 1.0)))
-    return np.int64(base_ns)
+    b = base_ns * st.k[K_SPEED]
+    if j > 0.0 and b > 0.0:
+        return np.int64(b * (1.0 + j * (2.0 * rng_uniform(st.rng) - 1.0)))
+    return np.int64(b)
 
 
 @jit
@@ -2255,7 +2258,7 @@ def check_invariants(st, refs, maps):
 def phase_pause(st, t):
     """The guest harness stops the workload at each phase end while it snapshots; time (and
     I/O) goes on.  Returns the time after the pause."""
-    t += np.int64(st.k[K_PHASE_PAUSE_S] * 1e9)
+    t += np.int64(st.k[K_PHASE_PAUSE_S] * 1e9 * st.k[K_SPEED])
     advance_to(st, t)
     return t
 
@@ -2297,6 +2300,9 @@ def run_ops(st, ops, fops, procs, child_base):
             if code == OP_EXIT and not g[G_STOPPED]:
                 t = phase_pause(st, t)
             continue
+        pj = st.k[K_PHASE_SPEED_JITTER]
+        if pj > 0.0:  # the guest's speed for this op row: one draw U(1 - pj, 1 + pj)
+            st.k[K_SPEED] = 1.0 + pj * (2.0 * rng_uniform(st.rng) - 1.0)
         advance_to(st, t)
         g[G_REGION_LO] = lo
         g[G_REGION_HI] = ops[i, O_C]
@@ -2407,7 +2413,7 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
         pte=np.full(nvpages, PTE_NONE, dtype=np.int32),
         g=g,
         c=np.zeros(N_COUNTERS, dtype=np.int64),
-        k=knobs.astype(np.float64),
+        k=np.append(knobs.astype(np.float64), 1.0),  # + K_SPEED
         wbq_f=np.zeros(nframes + 1, dtype=np.int32),
         wbq_t=np.zeros(nframes + 1, dtype=np.int64),
         rdq_f=np.zeros(nframes + 1, dtype=np.int32),

@@ -83,6 +83,7 @@ class Knobs:
     io_jitter: float
     io_reorder: int
     sched_jitter_us: float
+    phase_speed_jitter: float
 
     @classmethod
     def from_mapping(cls, knobs: Mapping[str, Any]) -> Knobs:

@@ -128,15 +128,18 @@ class Machine:
     worker_at: int = NEVER  # pending async scan worker
     nr_writeback_seen: int = 0  # sc->nr.writeback of the last shrink_lruvec
     stopped: bool = False  # max_sim_s passed
+    speed: float = 1.0  # the current op row's speed factor (phase_speed_jitter)
     samples: list[list[int]] = field(default_factory=list)
 
     # -- small helpers used by every rule --
     def cost(self, base_ns: float) -> int:
-        """A CPU cost with the jitter knob applied: base * (1 + jitter * U(-1, 1)) (ns)."""
+        """A CPU cost at the op row's speed with the jitter knob applied:
+        base * speed * (1 + jitter * U(-1, 1)) (ns)."""
         j = self.knobs.jitter
-        if j > 0.0 and base_ns > 0.0:
-            return int(base_ns * (1.0 + j * (2.0 * self.rng.uniform() - 1.0)))
-        return int(base_ns)
+        b = base_ns * self.speed
+        if j > 0.0 and b > 0.0:
+            return int(b * (1.0 + j * (2.0 * self.rng.uniform() - 1.0)))
+        return int(b)
 
     def sched_delay(self) -> int:
         """A racing thread starts its next step late by U(0, sched_jitter_us) (ns); no

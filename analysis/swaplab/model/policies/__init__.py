@@ -218,6 +218,13 @@ KNOBS: dict[str, Knob] = {
                             "and each read of race_unmap's two threads, and each fork and exit "
                             "of a fork_touch child, starts late by U(0, sched_jitter_us) "
                             "microseconds (vCPU and host scheduling under TCG)", 0.0, 1e6),
+    "phase_speed_jitter": Knob(_F, 0.0, "relative jitter of the guest's speed per op row (a "
+                               "phase, or one step of a repeat): one U(1 - j, 1 + j) draw "
+                               "scales every CPU cost and the phase pause in it, as host load "
+                               "changes TCG's speed for seconds at a time; per-op jitter "
+                               "averages out over thousands of pages and cannot make the "
+                               "30-90 % repeat-to-repeat spread of kernel phase durations",
+                               0.0, 0.95),
 }
 
 KNOB_INDEX = {name: i for i, name in enumerate(KNOBS)}
