@@ -1,7 +1,9 @@
 """Policies: named presets of model knobs, one preset per module in this package.
 
 A preset module defines ``NAME`` (the policy name), ``KNOBS`` (a mapping of knob overrides
-over the defaults in :data:`KNOBS`) and a docstring citing the kernel sources of its rules.
+over the defaults in :data:`KNOBS`), optionally ``CALIBRATION`` (a kernel: the preset's time
+costs and jitter sizes come from ``data/calibration/<kernel>.toml`` when it exists) and a
+docstring citing the kernel sources of its rules.
 The registry :data:`PRESETS` is built by discovering those modules, not by an if/else chain.
 :func:`resolve_knobs` merges user overrides over a preset with the same checks for both.
 """
@@ -14,11 +16,13 @@ import math
 import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from swaplab.model.errors import ModelError
 
-__all__ = ["KNOBS", "PRESETS", "Knob", "Policy", "resolve_knobs", "knobs_json", "knob_vector"]
+__all__ = ["KNOBS", "PRESETS", "Knob", "Policy", "calibrated_knobs", "resolve_knobs",
+           "knobs_json", "knob_vector"]
 
 
 @dataclass(frozen=True)
@@ -237,6 +241,33 @@ class Policy:
     name: str
     knobs: Mapping[str, Any]
     doc: str = field(default="", repr=False)
+    # fitted time costs and jitter sizes (data/calibration/<kernel>.toml), under ``knobs``
+    calibrated: Mapping[str, Any] = field(default_factory=dict)
+    calibration: str | None = None  # the kernel whose calibration file it reads
+
+
+# data/calibration/<kernel>.toml: a kernel's fitted knobs (swaplab calibrate)
+CALIBRATION_DIR = Path(__file__).resolve().parents[4] / "data" / "calibration"
+
+
+def calibrated_knobs(kernel: str, folder: Path | None = None) -> dict[str, Any]:
+    """The knobs of ``data/calibration/<kernel>.toml`` (its ``[fitted]`` and ``[fixed]``
+    tables), checked; empty when there is no such file."""
+    import tomllib
+
+    path = (folder or CALIBRATION_DIR) / f"{kernel}.toml"
+    if not path.is_file():
+        return {}
+    doc = tomllib.loads(path.read_text())
+    out: dict[str, Any] = {}
+    for table in ("fixed", "fitted"):
+        for key, value in doc.get(table, {}).items():
+            if key == "note":
+                continue
+            if key not in KNOBS:
+                raise ModelError(f"{path}: [{table}] unknown knob {key!r}")
+            out[key] = KNOBS[key].check(key, value, str(path))
+    return out
 
 
 def _discover() -> dict[str, Policy]:
@@ -246,12 +277,16 @@ def _discover() -> dict[str, Policy]:
         name = getattr(mod, "NAME", None)
         if name is None:
             continue
+        # a preset naming a kernel (CALIBRATION) takes its time costs and jitter sizes from
+        # that kernel's calibration file; its own KNOBS (the rules) go over them
+        cal = getattr(mod, "CALIBRATION", None)
         knobs = dict(getattr(mod, "KNOBS", {}))
         for key, value in knobs.items():
             if key not in KNOBS:
                 raise ModelError(f"preset {name!r} ({info.name}.py): unknown knob {key!r}")
             knobs[key] = KNOBS[key].check(key, value, f"preset {name!r}")
-        presets[name] = Policy(name, knobs, (mod.__doc__ or "").strip())
+        presets[name] = Policy(name, knobs, (mod.__doc__ or "").strip(),
+                               calibrated_knobs(cal) if cal else {}, cal)
     return presets
 
 
@@ -268,6 +303,7 @@ def resolve_knobs(policy: str | Policy, overrides: Mapping[str, Any] | None = No
     else:
         raise ModelError(f"unknown policy {policy!r}; allowed: " + ", ".join(PRESETS))
     knobs = {name: k.default for name, k in KNOBS.items()}
+    knobs.update(pol.calibrated)
     knobs.update(pol.knobs)
     for key, value in (overrides or {}).items():
         if key not in KNOBS:
