@@ -32,6 +32,17 @@ def test_engine_knob_indices_follow_KNOBS_order():
     assert E.KNOB_ORDER.index("max_sim_s") == E.K_MAX_SIM_S
 
 
+def test_engine_choice_codes_name_each_choice():
+    """Each engine choice code is the encoding of the choice it is named for: reordering a
+    knob's choices= tuple fails here instead of silently flipping a rule."""
+    choice_knobs = {name for name, k in P.KNOBS.items() if k.kind == "choice"}
+    assert set(E.CHOICE_CODES) == choice_knobs
+    for name, codes in E.CHOICE_CODES.items():
+        assert set(codes) == set(P.KNOBS[name].choices), name
+        for choice, code in codes.items():
+            assert P.KNOBS[name].encode(choice) == code, (name, choice)
+
+
 def test_engine_variable_indices_follow_schema_order():
     assert tuple(schema.VARIABLES) == E.VAR_ORDER
     for i, name in enumerate(schema.VARIABLES):

@@ -87,10 +87,29 @@ VAR_ORDER = (
     "policy_freed", "lock_wait_us",
 )  # the V_* indices below, by name
 
-# choice codes
+# choice codes: a choice knob's value is its index in the knob's choices= tuple
+# (swaplab.model.policies.Knob.encode); CHOICE_CODES ties each code to its choice (a test checks)
+LOCK_TRYLOCK, LOCK_SLEEP = 0, 1  # zap_lock, scan_lock: trylock_page / lock_page
+SWAPIN_FREE_SWAP_FULL, SWAPIN_FREE_ALWAYS = 0, 1
+ANON_FULL_NEVER, ANON_FULL_SWAPCACHE_ONLY = 0, 1
 TRIG_OFF, TRIG_REALLY_FULL, TRIG_HALF, TRIG_DEVICE_FULL = 0, 1, 2, 3
+WHEN_SYNC, WHEN_ASYNC = 0, 1
 WHAT_SWAP_MAP, WHAT_FULL_CLUSTERS, WHAT_LRU = 0, 1, 2
 ACCT_V2, ACCT_V1_MEMSW = 0, 1
+CHOICE_CODES = {
+    "era": {"2.6.30": sm.ERA_2630, "2.6.31": sm.ERA_2631, "2.6.33": sm.ERA_2633},
+    "zap_lock": {"trylock": LOCK_TRYLOCK, "lock": LOCK_SLEEP},
+    "swapin_free": {"swap_full": SWAPIN_FREE_SWAP_FULL, "always": SWAPIN_FREE_ALWAYS},
+    "anon_scan_when_full": {"never": ANON_FULL_NEVER,
+                            "swapcache_only": ANON_FULL_SWAPCACHE_ONLY},
+    "scan_trigger": {"off": TRIG_OFF, "really_full": TRIG_REALLY_FULL, "half_full": TRIG_HALF,
+                     "device_full": TRIG_DEVICE_FULL},
+    "scan_when": {"sync": WHEN_SYNC, "async": WHEN_ASYNC},
+    "scan_what": {"swap_map": WHAT_SWAP_MAP, "full_clusters": WHAT_FULL_CLUSTERS,
+                  "lru_swapcache": WHAT_LRU},
+    "scan_lock": {"trylock": LOCK_TRYLOCK, "lock": LOCK_SLEEP},
+    "memcg_accounting": {"v2": ACCT_V2, "v1_memsw": ACCT_V1_MEMSW},
+}  # knob -> {choice: code}
 # which memcg counter a new page would push over its limit (res_counter_charge fail_res)
 LIM_NONE, LIM_RES, LIM_MEMSW = 0, 1, 2
 
@@ -1143,21 +1162,32 @@ def writeback_wait(st, f, t):
 
 
 @jit
-def free_swap_cache(st, f, t):
-    """free_swap_cache() from tlb batching: trylock_page, then try_to_free_swap if the page
-    is unmapped (mm/swap_state.c, 2.6.30 .. 6.1).  Returns the time (lock mode may wait)."""
-    if st.k[K_ZAP_LOCK] == 1.0:
+def zap_lock_for_free(st, f, t):
+    """The page lock and writeback test of both zap paths (free_swap_cache,
+    free_swap_and_cache): zap_lock 'trylock' (mainline trylock_page: a lost trylock leaves the
+    page, the orphan) or 'lock' (kamezawa-sync: lock_page waits); a page under PG_writeback
+    is left, or waited for with zap_wait_writeback.  Returns (go on and free, time)."""
+    if st.k[K_ZAP_LOCK] == LOCK_SLEEP:
         t = lock_wait(st, f, t)
     elif not trylock_page(st, f):
         st.c[V_TRYLOCK_FAIL] += 1
-        return t
+        return False, t
     if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
         if st.k[K_ZAP_WAIT_WB] != 0.0:
             t = writeback_wait(st, f, t)
         else:
             st.c[V_WRITEBACK_SKIP] += 1
-            return t
-    folio_free_swap(st, f, True)
+            return False, t
+    return True, t
+
+
+@jit
+def free_swap_cache(st, f, t):
+    """free_swap_cache() from tlb batching: trylock_page, then try_to_free_swap if the page
+    is unmapped (mm/swap_state.c, 2.6.30 .. 6.1).  Returns the time (lock mode may wait)."""
+    ok, t = zap_lock_for_free(st, f, t)
+    if ok:
+        folio_free_swap(st, f, True)
     return t
 
 
@@ -1174,19 +1204,9 @@ def free_swap_and_cache(st, s, t):
     f = st.sframe[s]
     if f < 0:
         return t
-    if st.k[K_ZAP_LOCK] == 1.0:
-        t = lock_wait(st, f, t)
-    elif not trylock_page(st, f):
-        st.c[V_TRYLOCK_FAIL] += 1
-        return t
-    if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
-        if st.k[K_ZAP_WAIT_WB] != 0.0:
-            t = writeback_wait(st, f, t)
-        else:
-            st.c[V_WRITEBACK_SKIP] += 1
-            return t
+    ok, t = zap_lock_for_free(st, f, t)
     # 2.6.30: (!page_mapped || vm_swap_full); 6.1: TTRS_UNMAPPED && !mapped || TTRS_FULL
-    if st.fr[FR_MAPCOUNT, f] == 0 or mem_cgroup_swap_full(st):
+    if ok and (st.fr[FR_MAPCOUNT, f] == 0 or mem_cgroup_swap_full(st)):
         folio_free_swap(st, f, True)
     return t
 
@@ -1306,7 +1326,7 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t, may_swap):
     if not may_swap:
         return 0, t
     can_anon = can_reclaim_anon_pages(st, memcg)
-    liu = (not can_anon) and st.k[K_ANON_WHEN_FULL] == 1.0
+    liu = (not can_anon) and st.k[K_ANON_WHEN_FULL] == ANON_FULL_SWAPCACHE_ONLY
     if not can_anon and not liu:
         return 0, t  # SCAN_FILE: no file pages here, nothing reclaimable
     v1_lru = memcg and memcg_v1(st)
@@ -1443,7 +1463,7 @@ def policy_scan(st, t):
     for i in range(n):
         s = out[i]
         f = st.sframe[s]
-        if f >= 0 and st.k[K_SCAN_LOCK] == 1.0:
+        if f >= 0 and st.k[K_SCAN_LOCK] == LOCK_SLEEP:
             t = lock_wait(st, f, t)
             t = writeback_wait(st, f, t)
         freed += scan_free_slot(st, s)
@@ -1465,7 +1485,7 @@ def policy_scan_worker(st):
 def maybe_schedule_worker(st, t):
     """Async scan: schedule the worker when the trigger holds (6.12 swap_range_alloc
     schedule_work(&si->reclaim_work) when the device is full)."""
-    if st.k[K_SCAN_WHEN] == 1.0 and st.g[G_WORKER_T] >= INF and scan_triggered(st):
+    if st.k[K_SCAN_WHEN] == WHEN_ASYNC and st.g[G_WORKER_T] >= INF and scan_triggered(st):
         st.g[G_WORKER_T] = t + np.int64(st.k[K_SCAN_DELAY] * 1e9)
 
 
@@ -1566,7 +1586,7 @@ def try_charge(st, t, may_reclaim, lockf):
         if retries > 0:
             retries -= 1
             continue
-        if (not scanned_once) and st.k[K_SCAN_WHEN] == 0.0 and scan_triggered(st):
+        if (not scanned_once) and st.k[K_SCAN_WHEN] == WHEN_SYNC and scan_triggered(st):
             scanned_once = True  # Hugh: a scan for cache-only slots before any OOM
             freed, t = policy_scan(st, t)
             advance_to(st, t)
@@ -1777,7 +1797,8 @@ def do_swap_page(st, v, write, t):
     exclusive = st.fr[FR_MAPCOUNT, f] == 1 and slot_count(st, s) == 0
     # the fault holds the folio lock here (folio_lock_or_retry, mm/memory.c 6.1.192:3918):
     # no trylock to lose before folio_free_swap (:4040)
-    if st.k[K_SWAPIN_FREE] == 1.0 or mem_cgroup_swap_full(st) or (write and exclusive):
+    if (st.k[K_SWAPIN_FREE] == SWAPIN_FREE_ALWAYS or mem_cgroup_swap_full(st)
+            or (write and exclusive)):
         if not (st.fr[FR_FLAGS, f] & PG_WRITEBACK):
             folio_free_swap(st, f, False)
     return t
