@@ -351,41 +351,38 @@ def lru_del(st, f):
 
 
 @jit
-def lru_add_head(st, f, lst):
-    """Add a frame at the head (most recent end) of an LRU list (lruvec_add_folio)."""
+def lru_link(st, f, lst, tail):
+    """Link a frame in at one end of an LRU list: the head (most recent) or the tail
+    (reclaimed next).  The list is g[head], g[head + 1] = its two ends; FR_PREV points
+    towards the head, FR_NEXT towards the tail."""
     lru_del(st, f)
     fr = st.fr
     g = st.g
     hi = G_LRU_HEAD0 + 2 * lst
-    h = g[hi]
-    fr[FR_PREV, f] = -1
-    fr[FR_NEXT, f] = h
-    if h >= 0:
-        fr[FR_PREV, h] = f
+    end, other = (hi + 1, hi) if tail else (hi, hi + 1)
+    inward, outward = (FR_PREV, FR_NEXT) if tail else (FR_NEXT, FR_PREV)
+    n = g[end]
+    fr[outward, f] = -1
+    fr[inward, f] = n
+    if n >= 0:
+        fr[outward, n] = f
     else:
-        g[hi + 1] = f
-    g[hi] = f
+        g[other] = f
+    g[end] = f
     fr[FR_LIST, f] = lst
     g[G_LRU_N0 + lst] += 1
 
 
 @jit
+def lru_add_head(st, f, lst):
+    """Add a frame at the head (most recent end) of an LRU list (lruvec_add_folio)."""
+    lru_link(st, f, lst, False)
+
+
+@jit
 def lru_add_tail(st, f, lst):
     """Add a frame at the tail (reclaimed next) of an LRU list (lruvec_add_folio_tail)."""
-    lru_del(st, f)
-    fr = st.fr
-    g = st.g
-    hi = G_LRU_HEAD0 + 2 * lst
-    t = g[hi + 1]
-    fr[FR_NEXT, f] = -1
-    fr[FR_PREV, f] = t
-    if t >= 0:
-        fr[FR_NEXT, t] = f
-    else:
-        g[hi] = f
-    g[hi + 1] = f
-    fr[FR_LIST, f] = lst
-    g[G_LRU_N0 + lst] += 1
+    lru_link(st, f, lst, True)
 
 
 @jit
@@ -1913,13 +1910,20 @@ def op_pageout(st, lo, hi, t):
 
 
 @jit
-def op_unmap(st, lo, hi, t):
-    """munmap: one call, zap every pte."""
+def munmap_range(st, a, b, t):
+    """One munmap call (or one VMA it tears down: split, TLB flush), then zap_pte_range over
+    ptes a..b-1, the clock advancing before each.  Returns the time after it."""
     t += cost(st, st.k[K_CPU_MUNMAP])
-    for v in range(lo, hi):
+    for v in range(a, b):
         advance_to(st, t)
         t = zap_pte(st, v, t)
     return t
+
+
+@jit
+def op_unmap(st, lo, hi, t):
+    """munmap: one call, zap every pte."""
+    return munmap_range(st, lo, hi, t)
 
 
 @jit
@@ -1948,10 +1952,7 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
             a = lo + ze * chunk
             b = min(hi, a + chunk)
             start = tz
-            tz += cost(st, st.k[K_CPU_MUNMAP])  # one munmap call: VMA split, TLB flush
-            for v in range(a, b):
-                advance_to(st, tz)
-                tz = zap_pte(st, v, tz)
+            tz = munmap_range(st, a, b, tz)  # one munmap call per even chunk
             if one_cpu:
                 tr += tz - start
             ze += 2
@@ -1981,10 +1982,7 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
         for ci in range(1, nchunks, 2):
             a = lo + ci * chunk
             b = min(hi, a + chunk)
-            t += cost(st, st.k[K_CPU_MUNMAP])  # each odd chunk is a VMA of its own now
-            for v in range(a, b):
-                advance_to(st, t)
-                t = zap_pte(st, v, t)
+            t = munmap_range(st, a, b, t)  # each odd chunk is a VMA of its own now
     return t
 
 
