@@ -47,7 +47,8 @@ def test_standard_set_is_complete_and_loads():
 
 
 def test_full_swap_oom_matches_the_measured_case():
-    # qemu-capture.md case A: memory.max 64M, swap.max 48M, 40 MB second allocation.
+    # as captured on Debian 6.1/6.12/7.2 (data/traces/full-swap-oom__*.nc): memory.max 64M,
+    # swap.max 48M, a 40 MB second allocation.
     scn = load_scenario("full-swap-oom")
     assert scn.memcg["memory_max_mib"] == 64 and scn.memcg["swap_max_mib"] == 48
     assert scn.swap["write_mib_s"] == 16

@@ -22,8 +22,9 @@ from swaplab.capture.kernels import (
     resolve_kernel,
     sha256_file,
 )
-from swaplab.capture.run import capture, clear_cache_for, write_netcdf
+from swaplab.capture.run import capture, clear_cache_for
 from swaplab.scenario import load_scenario, standard_scenarios
+from swaplab.schema import write_netcdf
 
 __all__ = ["capture_standard_set", "read_manifest", "summarize", "MANIFEST_NAME"]
 

@@ -36,11 +36,12 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the verb."""
-    from swaplab.calibrate import ROOT, calibrate, write_toml
+    from swaplab.calibrate import calibrate, write_toml
+    from swaplab.paths import DATA
 
     res = calibrate(args.kernel, quick=args.quick, traces=args.traces,
                     progress=not args.no_progress)
-    out = args.output or ROOT / "data" / "calibration" / f"{args.kernel}.toml"
+    out = args.output or DATA / "calibration" / f"{args.kernel}.toml"
     write_toml(res, out, command_line(args))
     print(f"kernel {res.kernel} ({res.policy}): objective {res.objective_before:.2f} -> "
           f"{res.objective_after:.2f} over {len(res.targets)} targets, {res.nfev} fits")

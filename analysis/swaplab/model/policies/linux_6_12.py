@@ -38,6 +38,8 @@ non-rotational device (zram) the cluster rules do apply.
 """
 
 NAME = "linux-6.12"
+# the kernels this preset models (traces data/traces/<scenario>__<kernel>.nc)
+KERNELS = ("6.12",)
 KNOBS = {
     "alloc_full_cluster_reclaim": False,
     "scan_trigger": "off",
