@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swaplab.scenario import (
@@ -128,6 +128,7 @@ def test_every_op_has_a_documented_parameter_table():
                         "fork_touch", "sleep", "set", "repeat"}
 
 
+@settings(deadline=None)  # no timing in tests: a loaded host took 0.5 s for one example
 @given(size=st.integers(1, 4096), cluster=st.integers(0, 5), seed=st.integers(0, 2**31 - 1))
 def test_overrides_revalidate_and_change_only_their_key(size, cluster, seed):
     base = load_scenario("full-swap-oom")

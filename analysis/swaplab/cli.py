@@ -18,6 +18,7 @@ VERBS = {
     "bench": "bench",
     "reproduce": "reproduce",
     "calibrate": "calibrate",
+    "scenarios": "scenarios",
 }
 
 

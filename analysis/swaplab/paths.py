@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 __all__ = ["ROOT", "DATA", "SCENARIOS", "SWEEPS", "TRACES", "NOTEBOOKS", "KERNELS", "RESULTS",
-           "cache_root"]
+           "cache_root", "data_dir", "repo_root"]
 
 ROOT = Path(__file__).resolve().parents[2]  # analysis/swaplab/paths.py -> the checkout
 DATA = ROOT / "data"
@@ -20,6 +20,16 @@ TRACES = DATA / "traces"
 NOTEBOOKS = ROOT / "notebooks"
 KERNELS = ROOT / "kernels"
 RESULTS = ROOT / "results"
+
+
+def repo_root() -> Path:
+    """The repository root (the folder holding ``analysis/``, ``data/``, ``kernels/``)."""
+    return ROOT
+
+
+def data_dir() -> Path:
+    """The shipped data (``data/``)."""
+    return DATA
 
 
 def cache_root() -> Path:

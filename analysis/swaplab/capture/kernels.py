@@ -87,7 +87,7 @@ def resolve_kernel(name: str, *, fetch: bool = True) -> KernelImage:
     root = kernels_dir() / name
     pinned = root / spec["release"]
     if (pinned / MANIFEST).exists():
-        return _load_manifest(name, pinned)
+        return _current_index(name, spec, pinned)
     if not fetch:
         raise CaptureError(f"kernel {name!r} ({spec['release']}) is not in {root}; "
                            "run `swaplab capture` once with network access to fetch it")
@@ -154,7 +154,7 @@ def _fetch(name: str, spec: dict[str, Any], root: Path) -> KernelImage:
         warnings.warn(msg, KernelFallbackWarning, stacklevel=3)
     dest = root / release
     if (dest / MANIFEST).exists():
-        return _load_manifest(name, dest)
+        return _current_index(name, spec, dest)
     if dest.exists():
         shutil.rmtree(dest)
     unpacked = dest / "root"
@@ -217,6 +217,7 @@ def _index(name: str, release: str, dest: Path, packages: list[dict[str, str]],
     manifest = {
         "name": name,
         "release": release,
+        "module_spec": list(spec["modules"]),
         "vmlinuz": str(vmlinuz.relative_to(dest)),
         "modules": [f"modules/{m}.ko" for m in order],
         "builtin_modules": sorted(set(builtin)),
@@ -243,6 +244,16 @@ def _decompress(src: Path, target: Path) -> None:
         run_command(["zstd", "-qdf", str(src), "-o", str(target)], f"zstd -d {src.name}")
     else:
         shutil.copyfile(src, target)
+
+
+def _current_index(name: str, spec: dict[str, Any], dest: Path) -> KernelImage:
+    """An unpacked kernel, re-indexed if versions.toml now asks for other modules."""
+    m = json.loads((dest / MANIFEST).read_text())
+    if m.get("module_spec") == list(spec["modules"]):
+        return _load_manifest(name, dest)
+    with _locked(dest.parent / ".lock-index"):
+        prov = m["provenance"]
+        return _index(name, m["release"], dest, prov["packages"], prov["fell_back"], spec)
 
 
 def _load_manifest(name: str, dest: Path) -> KernelImage:

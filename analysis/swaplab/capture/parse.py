@@ -452,6 +452,8 @@ def parse_run(run_dir: Path, scn: Scenario) -> xr.Dataset:
     )
     ds.attrs["guest_knobs_json"] = json.dumps(_knobs(out), sort_keys=True)
     ds.attrs["wall_s"] = float(meta["wall_s"])
+    for key in ("host_load_start", "host_load_end"):
+        ds.attrs[key] = float(meta.get(key, np.nan))
     ds.attrs["workload_s"] = round(snaps.done - snaps.start, 6)
     ds.attrs["extra_files"] = json.dumps({extra_names[f"x{i}"]: p for i, p in enumerate(extra)})
     return ds

@@ -9,6 +9,7 @@ QEMU version, wall time, outcome).  :func:`check_raw` turns every way a run can 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -117,6 +118,7 @@ def run_guest(kernel: KernelImage, scn: Scenario, run_dir: Path, *, trace: str =
     limit = timeout if timeout is not None else default_timeout(scn, trace)
     start = time.monotonic()
     timed_out = False
+    load_start = round(os.getloadavg()[0], 2)
     with open(run_dir / "console.log", "wb") as con:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=con,
                                 stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
@@ -145,6 +147,8 @@ def run_guest(kernel: KernelImage, scn: Scenario, run_dir: Path, *, trace: str =
         "qemu_rc": rc, "timed_out": timed_out, "timeout_s": limit, "trace": trace,
         "sample_ms": sample_ms, "kernel": kernel.name, "kernel_release": kernel.release,
         "extra_files": extra,
+        # TCG races depend on host load: 1-minute load average when QEMU started and ended
+        "host_load_start": load_start, "host_load_end": round(os.getloadavg()[0], 2),
     }
     (run_dir / "run.json").write_text(json.dumps(meta, indent=1) + "\n")
     check_raw(run_dir)

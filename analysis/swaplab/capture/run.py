@@ -26,7 +26,7 @@ from swaplab.capture.qemu import qemu_version, run_guest
 from swaplab.scenario import Scenario, scenario_from_text
 from swaplab.schema import annotate, provenance_attrs, utc_now, validate, write_netcdf
 
-__all__ = ["capture", "capture_dmesgs", "capture_repeat", "RepeatResult", "runs_dir"]
+__all__ = ["assemble", "capture", "capture_dmesgs", "capture_repeat", "RepeatResult", "runs_dir"]
 
 
 def runs_dir() -> Path:
@@ -137,9 +137,9 @@ def _stack(results: list[RepeatResult]) -> xr.Dataset:
         stacked = stacked.reindex(repeat=[r.repeat for r in results])
     status = ["ok" if r.ds is not None else f"failed: {r.error}" for r in results]
     stacked["repeat_status"] = ("repeat", np.array(status, dtype=object).astype(str))
-    for name in ("wall_s", "workload_s"):
-        stacked[name] = ("repeat", [r.ds.attrs[name] if r.ds is not None else np.nan
-                                    for r in results])
+    for name in ("wall_s", "workload_s", "host_load_start", "host_load_end"):
+        stacked[name] = ("repeat", [r.ds.attrs.get(name, np.nan) if r.ds is not None
+                                    else np.nan for r in results])
     first = ok[0].ds.attrs
     attrs = {k: first[k] for k in per_repeat_attrs if k in first}
     if "trace_event_counts" in first:
@@ -170,10 +170,17 @@ def capture(scn: Scenario, kernel_name: str, *, repeats: int = 1, trace: str = "
         raise CaptureError(f"sample interval {sample_ms} ms: allowed 10..10000")
     check_runnable(scn)
     kernel = resolve_kernel(kernel_name)  # once: every repeat uses this exact release
-    qv = qemu_version()
     jobs = jobs or max(1, (os.cpu_count() or 1))
     results = _run_all(scn, kernel, repeats, trace, sample_ms, jobs, scheduler,
                        progress or (lambda r: None), keep_raw, timeout)
+    return assemble(scn, kernel, results, trace=trace, sample_ms=sample_ms, command=command)
+
+
+def assemble(scn: Scenario, kernel: KernelImage, results: list[RepeatResult], *, trace: str,
+             sample_ms: int, command: str = "") -> xr.Dataset:
+    """The validated capture Dataset from one (scenario, kernel)'s repeat results."""
+    results = sorted(results, key=lambda r: r.repeat)
+    repeats = len(results)
     failed = [r for r in results if r.ds is None]
     if len(failed) == len(results):
         raise CaptureError(f"{scn.name} on {kernel.release}: all {repeats} repeats failed; "
@@ -191,7 +198,7 @@ def capture(scn: Scenario, kernel_name: str, *, repeats: int = 1, trace: str = "
         kernel_package=kernel.package_attr(),
         kernel_package_sha256=kernel.sha256_attr(),
         kernel_provenance_json=kernel.provenance,
-        qemu_version=qv,
+        qemu_version=qemu_version(),
         trace=trace,
         sample_ms=sample_ms,
         repeats=repeats,

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
+from swaplab.capture.guest import check_runnable
 from swaplab.capture.kernels import (
     CaptureError,
     _locked,
@@ -22,11 +27,16 @@ from swaplab.capture.kernels import (
     resolve_kernel,
     sha256_file,
 )
-from swaplab.capture.run import capture, clear_cache_for
-from swaplab.scenario import load_scenario, standard_scenarios
+from swaplab.capture.run import (
+    RepeatResult,
+    assemble,
+    capture_repeat,
+    clear_cache_for,
+)
+from swaplab.scenario import Scenario, load_scenario, standard_scenarios
 from swaplab.schema import write_netcdf
 
-__all__ = ["capture_standard_set", "read_manifest", "summarize", "MANIFEST_NAME"]
+__all__ = ["capture_set", "capture_standard_set", "read_manifest", "summarize", "MANIFEST_NAME"]
 
 MANIFEST_NAME = "MANIFEST.json"
 
@@ -57,65 +67,138 @@ def capture_standard_set(out: Path, *, kernels: list[str] | None = None, repeats
                          fresh: bool = False, command: str = "",
                          scenarios: list[str] | None = None) -> int:
     """Capture every standard scenario on every kernel into ``out``; 0 if all repeats ran."""
+    scns = [load_scenario(name) for name in (scenarios or standard_scenarios())]
+    return capture_set(out, scns, kernels=kernels, repeats=repeats, trace=trace, jobs=jobs,
+                       scheduler=scheduler, sample_ms=sample_ms, fresh=fresh, command=command)
+
+
+def _is_current(entry: dict[str, Any] | None, path: Path, scn: Scenario, release: str,
+                repeats: int, trace: str) -> bool:
+    """Whether a manifest entry already holds this capture (same scenario, kernel, mode)."""
+    return bool(entry and path.exists() and entry["scenario_sha256"] == scn.sha256
+                and entry["kernel_release"] == release and entry["repeats"] >= repeats
+                and entry.get("trace") == trace and entry.get("failed_repeats", 0) == 0)
+
+
+def capture_set(out: Path, scns: list[Scenario], *, kernels: list[str] | None = None,
+                repeats: int = 3, trace: str = "events", jobs: int | None = None,
+                scheduler: str | None = None, sample_ms: int = 100, fresh: bool = False,
+                command: str = "",
+                manifest_extra: Callable[[Scenario], dict[str, Any]] | None = None) -> int:
+    """Capture scenarios x kernels into ``out/<scenario>__<kernel>.nc`` + the manifest.
+
+    Every repeat of every capture is one task in one pool of ``jobs`` QEMUs (or on a Dask
+    cluster), scenario-major so finished (scenario, kernel) files land early; each file is
+    written, and the manifest updated, as soon as its last repeat is in.  Files already
+    current in the manifest are skipped, repeats already run come from the run cache, so a
+    killed batch resumes.  0 if every repeat ran.
+    """
     out.mkdir(parents=True, exist_ok=True)
     kernels = kernels or debian_kernel_names()
-    names = scenarios or standard_scenarios()
+    images = {k: resolve_kernel(k) for k in kernels}
+    for scn in scns:
+        check_runnable(scn)
     manifest = read_manifest(out)
-    todo = [(k, n) for k in kernels for n in names]
+    groups = []
+    for scn in scns:
+        for kname, kernel in images.items():
+            fname = f"{scn.name}__{kname}.nc"
+            if not fresh and _is_current(manifest["files"].get(fname), out / fname, scn,
+                                         kernel.release, repeats, trace):
+                continue
+            if fresh:
+                clear_cache_for(scn, kname, trace, sample_ms)
+            groups.append((scn, kname, fname))
     bad = 0
-    bar = tqdm(todo, desc="standard set", unit="capture")
-    for kname, sname in bar:
-        bar.set_postfix_str(f"{sname} on {kname}")
-        scn = load_scenario(sname)
-        kernel = resolve_kernel(kname)
-        fname = f"{sname}__{kname}.nc"
-        entry = manifest["files"].get(fname)
-        if (not fresh and entry and (out / fname).exists()
-                and entry["scenario_sha256"] == scn.sha256
-                and entry["kernel_release"] == kernel.release
-                and entry["repeats"] >= repeats and entry.get("trace") == trace
-                and entry.get("failed_repeats", 0) == 0):
-            continue
-        if fresh:
-            clear_cache_for(scn, kname, trace, sample_ms)
+    tasks = [(g, r) for g in groups for r in range(repeats)]
+    bar = tqdm(total=len(tasks), desc="captures", unit="run")
+    done: dict[str, list[RepeatResult]] = {}
+
+    def finished(group: tuple[Scenario, str, str], res: RepeatResult) -> None:
+        nonlocal bad
+        scn, kname, fname = group
+        bar.update(1)
+        bar.set_postfix_str(f"{scn.name} on {kname}")
+        if res.error:
+            tqdm.write(f"{scn.name} on {kname} repeat {res.repeat}: FAILED: {res.error}")
+        results = done.setdefault(fname, [])
+        results.append(res)
+        if len(results) < repeats:
+            return
         try:
-            ds = capture(scn, kname, repeats=repeats, trace=trace, jobs=jobs,
-                         scheduler=scheduler, sample_ms=sample_ms, command=command)
+            ds = assemble(scn, images[kname], results, trace=trace, sample_ms=sample_ms,
+                          command=command)
         except CaptureError as exc:
-            tqdm.write(f"{sname} on {kname}: FAILED: {exc}")
+            tqdm.write(f"{scn.name} on {kname}: FAILED: {exc}")
             bad += 1
-            continue
-        path = write_netcdf(ds, out / fname)
-        failed = int(ds.attrs["failed_repeats"])
-        bad += failed > 0
-        entry = {
-            "scenario": sname,
-            "scenario_sha256": scn.sha256,
-            "kernel": kname,
-            "kernel_release": kernel.release,
-            "kernel_package": ds.attrs["kernel_package"],
-            "kernel_package_sha256": ds.attrs["kernel_package_sha256"],
-            "qemu_version": ds.attrs["qemu_version"],
-            "created_utc": ds.attrs["created_utc"],
-            "command": command,
-            "repeats": repeats,
-            "failed_repeats": failed,
-            "trace": trace,
-            "sample_ms": sample_ms,
-            "file_sha256": sha256_file(path),
-            "bytes": path.stat().st_size,
-        }
-        with _locked(_lock_path(out)):  # batches for other kernels may share the folder
-            manifest = read_manifest(out)
-            manifest["files"][fname] = entry
-            _write_manifest(out, manifest)
-    releases = {}
-    for e in manifest["files"].values():
+            return
+        bad += int(ds.attrs["failed_repeats"]) > 0
+        _record(out, fname, scn, kname, images[kname].release, ds, command, repeats, trace,
+                sample_ms, (manifest_extra or (lambda s: {}))(scn))
+
+    for group, res in _run_tasks(tasks, trace, sample_ms, jobs, scheduler):
+        finished(group, res)
+    bar.close()
+    releases: dict[str, set[str]] = {}
+    for e in read_manifest(out)["files"].values():
         releases.setdefault(e["kernel"], set()).add(e["kernel_release"])
     mixed = {k: sorted(v) for k, v in releases.items() if len(v) > 1}
     if mixed:
         tqdm.write(f"WARNING: the folder mixes kernel releases: {mixed}")
     return 1 if bad else 0
+
+
+def _run_tasks(tasks: list[tuple[Any, int]], trace: str, sample_ms: int, jobs: int | None,
+               scheduler: str | None) -> Iterator[tuple[Any, RepeatResult]]:
+    """Run (group, repeat) tasks; yield (group, result) as each finishes."""
+    def args(group: Any, r: int) -> tuple[Any, ...]:
+        scn, kname, _ = group
+        return (scn.toml_text, kname, r, trace, sample_ms)
+
+    if scheduler:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+
+        with Client(scheduler) as client:
+            futs = {client.submit(capture_repeat, *args(g, r), pure=False,
+                                  key=f"capture-{g[2]}-{r}"): g for g, r in tasks}
+            for fut in dask_completed(list(futs)):
+                yield futs[fut], fut.result()
+        return
+    with ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
+        futs = {pool.submit(capture_repeat, *args(g, r)): g for g, r in tasks}
+        for fut in as_completed(futs):
+            yield futs[fut], fut.result()
+
+
+def _record(out: Path, fname: str, scn: Scenario, kname: str, release: str, ds: Any,
+            command: str, repeats: int, trace: str, sample_ms: int,
+            extra: dict[str, Any]) -> None:
+    """Write one capture file and its manifest entry (under the folder's lock)."""
+    path = write_netcdf(ds, out / fname)
+    entry = {
+        "scenario": scn.name,
+        "scenario_sha256": scn.sha256,
+        "kernel": kname,
+        "kernel_release": release,
+        "kernel_package": ds.attrs["kernel_package"],
+        "kernel_package_sha256": ds.attrs["kernel_package_sha256"],
+        "qemu_version": ds.attrs["qemu_version"],
+        "created_utc": ds.attrs["created_utc"],
+        "command": command,
+        "repeats": repeats,
+        "failed_repeats": int(ds.attrs["failed_repeats"]),
+        "trace": trace,
+        "sample_ms": sample_ms,
+        "host_load_max": float(np.nanmax(ds["host_load_end"].values)),
+        "file_sha256": sha256_file(path),
+        "bytes": path.stat().st_size,
+        **extra,
+    }
+    with _locked(_lock_path(out)):  # batches for other kernels may share the folder
+        manifest = read_manifest(out)
+        manifest["files"][fname] = entry
+        _write_manifest(out, manifest)
 
 
 def summarize(folder: Path) -> Any:

@@ -17,6 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--standard-set", action="store_true",
                         help="capture every standard scenario (data/scenarios) on every "
                              "--kernel (default: 6.1 6.12 7); -o is then a folder")
+    parser.add_argument("--scenarios", metavar="DIR", default=None,
+                        help="capture every scenario of a corpus folder (DIR/scenarios/*.toml "
+                             "or DIR/*.toml) on every --kernel; -o is then the corpus folder, "
+                             "its MANIFEST.json records each file's calibration/validation split")
     parser.add_argument("--kernel", action="append",
                         help="6.1 | 6.12 | 7 | <base>+<patch> (repeatable with --standard-set)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per capture (default 1)")
@@ -43,12 +47,28 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from swaplab.capture.kernels import CaptureError, resolve_kernel
-    from swaplab.capture.run import capture, clear_cache_for, write_netcdf
+    from swaplab.capture.run import capture, clear_cache_for
     from swaplab.capture.traces import capture_standard_set
     from swaplab.scenario import load_scenario
+    from swaplab.schema import write_netcdf
 
     command = "swaplab capture " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["capture"]
                                               else sys.argv[1:])
+    if args.scenarios:
+        from swaplab.capture.traces import capture_set
+        from swaplab.corpus import corpus_scenarios, split_of
+
+        if args.scenario or args.standard_set:
+            raise CaptureError("give one of a scenario, --standard-set or --scenarios DIR")
+        # the validation half first: a partly captured corpus can already be scored
+        scns = sorted(corpus_scenarios(Path(args.scenarios)),
+                      key=lambda s: (split_of(s) != "validation", s.name))
+        return capture_set(Path(args.output), scns,
+                           kernels=args.kernel, repeats=args.repeats,
+                           trace=args.trace or "none", jobs=args.jobs,
+                           scheduler=args.scheduler, sample_ms=args.sample_ms,
+                           fresh=args.fresh, command=command,
+                           manifest_extra=lambda scn: {"split": split_of(scn)})
     if args.standard_set:
         if args.scenario:
             raise CaptureError("give either a scenario or --standard-set, not both")
