@@ -8,7 +8,7 @@ the model as fast as it now is, so that 2 workers have work to share).
 Runs the same sweep twice into fresh stores (1 worker, then 2 workers; one Numba thread per
 chunk each time) on a Dask LocalCluster.  Overhead = chunk wall time (papermill: kernel start,
 imports, notebook, writing the chunk) minus the time spent computing points, as a share of
-the chunk wall time.  Targets (issue 4): overhead <= 5 %, speed-up >= 1.6x.
+the chunk wall time.  Targets: overhead <= 5 %, speed-up >= 1.6x.
 """
 
 from __future__ import annotations

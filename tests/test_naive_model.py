@@ -17,6 +17,7 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from support import covered, phases  # tests/ is on sys.path (rootdir import)
 from swaplab.model import KNOBS, PRESETS, resolve_knobs, simulate
 from swaplab.model.naive import simulate_naive
 from swaplab.model.naive import swapslots as S
@@ -24,7 +25,6 @@ from swaplab.model.naive.knobs import Knobs, NaiveModelError
 from swaplab.model.naive.rng import SplitMix64
 from swaplab.model.naive.run import build_machine
 from swaplab.scenario import scenario_from_text
-from test_model_invariants import phases  # tests/ is on sys.path (rootdir import)
 
 STANDARD = sorted(p.stem for p in (Path(__file__).parents[1] / "data" / "scenarios")
                   .glob("*.toml"))
@@ -137,12 +137,6 @@ def scenarios(draw):
 # Nothing is left out of the comparison any more: era "2.6.30" with the slots cache on was,
 # until the engine kept SL_CACHEREF on slots pinned in a slots cache
 # (test_engine_2630_slots_cache_pin_is_not_a_swap_pte below).
-
-
-def covered(policy, knobs):
-    """``knobs`` as given (``None`` when empty): every combination is compared."""
-    out = dict(knobs or {})
-    return out or None
 
 
 @st.composite

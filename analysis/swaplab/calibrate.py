@@ -32,13 +32,13 @@ import numpy as np
 import xarray as xr
 
 from swaplab.errors import SwaplabError
+from swaplab.paths import SCENARIOS, TRACES
 
 __all__ = [
     "CalibrationError",
     "EXCLUDED",
     "FIT_KNOBS",
     "FIXED_KNOBS",
-    "KERNEL_POLICY",
     "PRIOR",
     "Target",
     "build_targets",
@@ -47,10 +47,6 @@ __all__ = [
     "write_toml",
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-# kernel name (data/traces/<scenario>__<kernel>.nc) -> the model preset for it
-KERNEL_POLICY = {"6.1": "linux-6.1", "6.12": "linux-6.12", "7": "linux-7"}
 
 # The time-cost knobs that are fitted, and the guesses they started from (the prior centre
 # and the default start; fixed here so a re-run does not depend on the committed defaults).
@@ -381,14 +377,17 @@ def calibrate(kernel: str = "6.1", quick: bool = False, traces: Path | None = No
     from scipy.optimize import least_squares
     from tqdm.auto import tqdm
 
-    from swaplab.model.policies import KNOBS
+    from swaplab.model.policies import KNOBS, kernel_presets
 
-    traces = Path(traces) if traces is not None else ROOT / "data" / "traces"
-    if kernel not in KERNEL_POLICY:
-        raise CalibrationError(f"unknown kernel {kernel!r}; allowed: "
-                               + ", ".join(KERNEL_POLICY))
+    traces = Path(traces) if traces is not None else TRACES
+    # stock kernels (no built patch) that a preset models and that have traces here
+    have = set(available_kernels(traces)) if traces.is_dir() else set()
+    stock = {k: p for k, p in kernel_presets().items()
+             if "+" not in k and (k in have or not have)}
+    if kernel not in stock:
+        raise CalibrationError(f"unknown kernel {kernel!r}; allowed: " + ", ".join(stock))
     targets, scenarios = build_targets(kernel, traces)
-    policy = KERNEL_POLICY[kernel]
+    policy = stock[kernel]
     centre = {**PRIOR, **NUISANCE_PRIOR}
     names = list(FIT_KNOBS) + list(NUISANCE_PRIOR)
     x0d = dict(centre)
@@ -478,7 +477,7 @@ def changed_since_capture(scenarios: Mapping[str, Any]) -> list[str]:
 
     out = []
     for name, scn in sorted(scenarios.items()):
-        path = ROOT / "data" / "scenarios" / f"{name}.toml"
+        path = SCENARIOS / f"{name}.toml"
         try:
             same = path.is_file() and load_scenario(path).sha256 == scn.sha256
         except SwaplabError:
@@ -835,16 +834,18 @@ def calibrate_corpus(kernel: str, corpus: Path, files: Sequence[Path] | None = N
     from scipy.optimize import minimize
     from tqdm.auto import tqdm
 
-    if kernel not in KERNEL_POLICY:
-        raise CalibrationError(f"unknown kernel {kernel!r}; allowed: "
-                               + ", ".join(KERNEL_POLICY))
+    from swaplab.model.policies import kernel_presets
+
+    stock = {k: p for k, p in kernel_presets().items() if "+" not in k}  # no built patch
+    if kernel not in stock:
+        raise CalibrationError(f"unknown kernel {kernel!r}; allowed: " + ", ".join(stock))
     if method not in OPTIMIZERS:
         raise CalibrationError(f"optimizer {method!r}; allowed: " + ", ".join(OPTIMIZERS))
     for n in jitter_knobs:
         if n not in CORPUS_FIT_JITTER:
             raise CalibrationError(f"jitter knob {n!r}; allowed: "
                                    + ", ".join(CORPUS_FIT_JITTER))
-    policy = KERNEL_POLICY[kernel]
+    policy = stock[kernel]
     cases = calibration_cases(corpus, kernel, files)
     targets = corpus_targets(cases)
     seeds = tuple(seeds or (CORPUS_SEEDS_QUICK if quick else CORPUS_SEEDS))

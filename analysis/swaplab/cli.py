@@ -8,7 +8,7 @@ import sys
 
 from swaplab.errors import SwaplabError
 
-# Stable verbs (ARCHITECTURE.md); each is swaplab.commands.<module>.
+# Stable verbs (scripts and the Makefile depend on them); each is swaplab.commands.<module>.
 VERBS = {
     "simulate": "simulate",
     "capture": "capture",

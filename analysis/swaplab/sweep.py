@@ -64,8 +64,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from swaplab.checks import BadValue, check_value, describe
 from swaplab.errors import SwaplabError
+from swaplab.paths import NOTEBOOKS, SWEEPS
 from swaplab.scenario import Scenario, ScenarioError, load_scenario, overridable_keys
+from swaplab.schema import write_netcdf
 
 __all__ = [
     "Axis",
@@ -91,8 +94,7 @@ __all__ = [
 MIN_CHUNK_SECONDS = 30.0  # a papermill run costs ~1.3 s of kernel start: carry real work
 DEFAULT_CHUNK_SECONDS = 30.0
 KERNEL_NAME = "swaplab"  # the Jupyter kernel registered by `make venv`
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_NOTEBOOK = ROOT / "notebooks" / "02-policy-sweep.ipynb"
+DEFAULT_NOTEBOOK = NOTEBOOKS / "02-policy-sweep.ipynb"
 PEAK_VARS = ("swap_used", "swap_cached", "swap_orphans", "memcg_current", "memcg_swap_current")
 RESERVED_DIMS = ("phase", "chunk")
 PLAN_FILE = "plan.json"
@@ -100,14 +102,23 @@ PLAN_FILE = "plan.json"
 # `swaplab reproduce` does) deadlock without this; store I/O is small, so serialise it.
 _STORE_IO = threading.RLock()
 
-_SWEEP_KEYS: dict[str, type | tuple[type, ...]] = {
-    "name": str,
-    "description": str,
-    "scenario": str,
-    "notebook": str,
-    "points_per_chunk": int,
-    "chunk_seconds": (int, float),
+_SWEEP_KEYS: dict[str, str] = {  # [sweep] key -> its kind (swaplab.checks)
+    "name": "text",
+    "description": "text",
+    "scenario": "text",
+    "notebook": "text",
+    "points_per_chunk": "int",
+    "chunk_seconds": "number",
 }
+
+
+def _ok(kind: str, value: Any, **limits: Any) -> bool:
+    """Whether ``value`` passes :func:`swaplab.checks.check_value`."""
+    try:
+        check_value(kind, value, **limits)
+    except BadValue:
+        return False
+    return True
 
 
 class SweepSpecError(SwaplabError, ValueError):
@@ -321,7 +332,7 @@ def load_sweep(path: str | Path, quick: bool = False) -> SweepSpec:
     """
     p = Path(path)
     if not p.exists() and p.suffix != ".toml" and "/" not in str(path):
-        p = ROOT / "data" / "sweeps" / f"{path}.toml"
+        p = SWEEPS / f"{path}.toml"
     if not p.exists():
         raise SweepSpecError(f"{path}: no such sweep spec; standard sweeps: "
                              + (", ".join(standard_sweeps()) or "(none)"))
@@ -331,7 +342,7 @@ def load_sweep(path: str | Path, quick: bool = False) -> SweepSpec:
 
 def standard_sweeps() -> list[str]:
     """Names of the sweeps shipped in ``data/sweeps``."""
-    d = ROOT / "data" / "sweeps"
+    d = SWEEPS
     return sorted(q.stem for q in d.glob("*.toml")) if d.is_dir() else []
 
 
@@ -356,10 +367,11 @@ def sweep_from_text(text: str, source: str = "<text>", base_dir: Path | None = N
         if key not in _SWEEP_KEYS:
             raise SweepSpecError(f"{src}: unknown key 'sweep.{key}'; allowed: "
                                  + ", ".join(_SWEEP_KEYS))
-        want = _SWEEP_KEYS[key]
-        if isinstance(value, bool) or not isinstance(value, want):
-            tname = "a string" if want is str else ("an integer" if want is int else "a number")
-            raise SweepSpecError(f"{src}: 'sweep.{key}' must be {tname}, got {value!r}")
+        try:
+            check_value(_SWEEP_KEYS[key], value)
+        except BadValue:
+            raise SweepSpecError(f"{src}: 'sweep.{key}' must be {describe(_SWEEP_KEYS[key])}, "
+                                 f"got {value!r}") from None
     for key in ("name", "scenario"):
         if key not in head:
             raise SweepSpecError(f"{src}: missing required key 'sweep.{key}'")
@@ -367,11 +379,11 @@ def sweep_from_text(text: str, source: str = "<text>", base_dir: Path | None = N
         raise SweepSpecError(f"{src}: give 'sweep.points_per_chunk' or 'sweep.chunk_seconds', "
                              "not both")
     ppc = head.get("points_per_chunk")
-    if ppc is not None and ppc < 1:
-        raise SweepSpecError(f"{src}: 'sweep.points_per_chunk' must be an integer >= 1, "
-                             f"got {ppc}")
+    if ppc is not None and not _ok("int", ppc, lo=1):
+        raise SweepSpecError(f"{src}: 'sweep.points_per_chunk' must be "
+                             f"{describe('int', lo=1)}, got {ppc}")
     chunk_s = float(head.get("chunk_seconds", DEFAULT_CHUNK_SECONDS))
-    if not math.isfinite(chunk_s) or chunk_s < MIN_CHUNK_SECONDS:
+    if not _ok("number", chunk_s, lo=MIN_CHUNK_SECONDS):
         raise SweepSpecError(f"{src}: 'sweep.chunk_seconds' must be >= {MIN_CHUNK_SECONDS:g} "
                              f"(each papermill run must carry real work), got {chunk_s:g}")
 
@@ -471,12 +483,11 @@ def _validate_points(spec: SweepSpec, policies: Any) -> None:
     scn_axes = [a for a in spec.axes if any(_kind(k) == "scenario" for k in a.keys)]
     pol_axes = [a for a in spec.axes if any(_kind(k) in ("policy", "knob") for k in a.keys)]
     for key, value in spec.fixed.items():
-        if key == "seed" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        if key == "seed" and not _ok("int", value, lo=0):
             raise SweepSpecError(f"{spec.source}: 'seed' must be integers >= 0, got {value!r}")
     for a in spec.axes:
         for key, vals in zip(a.keys, a.values, strict=True):
-            if key == "seed" and any(not isinstance(v, int) or isinstance(v, bool) or v < 0
-                                     for v in vals):
+            if key == "seed" and not all(_ok("int", v, lo=0) for v in vals):
                 raise SweepSpecError(f"{spec.source}: 'seed' must be integers >= 0, got "
                                      f"{list(vals)!r}")
             if key == "policy":
@@ -577,11 +588,7 @@ def run_chunk(spec: SweepSpec | str | Path, chunk: int, points_per_chunk: int,
                       points_per_chunk=points_per_chunk, threads=threads,
                       compute_seconds=compute_s)
     if output:
-        out = Path(output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-        part.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, out)
+        write_netcdf(part, output)
     return part
 
 

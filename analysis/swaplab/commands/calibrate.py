@@ -62,7 +62,6 @@ def command_line(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run the verb."""
     from swaplab.calibrate import (
-        ROOT,
         CalibrationError,
         calibrate,
         calibrate_corpus,
@@ -70,9 +69,10 @@ def run(args: argparse.Namespace) -> int:
         write_corpus_toml,
         write_toml,
     )
+    from swaplab.paths import DATA
 
     require_clean_tree(args.allow_dirty)
-    out = args.output or ROOT / "data" / "calibration" / f"{args.kernel}.toml"
+    out = args.output or DATA / "calibration" / f"{args.kernel}.toml"
     if args.corpus is None:
         if args.files:
             raise CalibrationError("--files needs --corpus (the folder whose manifest "

@@ -49,9 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from swaplab.capture.kernels import CaptureError, resolve_kernel
-    from swaplab.capture.run import capture, clear_cache_for, write_netcdf
+    from swaplab.capture.run import capture, clear_cache_for
     from swaplab.capture.traces import capture_standard_set
     from swaplab.scenario import load_scenario, standard_scenarios
+    from swaplab.schema import write_netcdf
 
     command = "swaplab capture " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["capture"]
                                               else sys.argv[1:])

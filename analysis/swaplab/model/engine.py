@@ -93,10 +93,29 @@ VAR_ORDER = (
     "policy_freed", "lock_wait_us",
 )  # the V_* indices below, by name
 
-# choice codes
+# choice codes: a choice knob's value is its index in the knob's choices= tuple
+# (swaplab.model.policies.Knob.encode); CHOICE_CODES ties each code to its choice (a test checks)
+LOCK_TRYLOCK, LOCK_SLEEP = 0, 1  # zap_lock, scan_lock: trylock_page / lock_page
+SWAPIN_FREE_SWAP_FULL, SWAPIN_FREE_ALWAYS = 0, 1
+ANON_FULL_NEVER, ANON_FULL_SWAPCACHE_ONLY = 0, 1
 TRIG_OFF, TRIG_REALLY_FULL, TRIG_HALF, TRIG_DEVICE_FULL = 0, 1, 2, 3
+WHEN_SYNC, WHEN_ASYNC = 0, 1
 WHAT_SWAP_MAP, WHAT_FULL_CLUSTERS, WHAT_LRU = 0, 1, 2
 ACCT_V2, ACCT_V1_MEMSW = 0, 1
+CHOICE_CODES = {
+    "era": {"2.6.30": sm.ERA_2630, "2.6.31": sm.ERA_2631, "2.6.33": sm.ERA_2633},
+    "zap_lock": {"trylock": LOCK_TRYLOCK, "lock": LOCK_SLEEP},
+    "swapin_free": {"swap_full": SWAPIN_FREE_SWAP_FULL, "always": SWAPIN_FREE_ALWAYS},
+    "anon_scan_when_full": {"never": ANON_FULL_NEVER,
+                            "swapcache_only": ANON_FULL_SWAPCACHE_ONLY},
+    "scan_trigger": {"off": TRIG_OFF, "really_full": TRIG_REALLY_FULL, "half_full": TRIG_HALF,
+                     "device_full": TRIG_DEVICE_FULL},
+    "scan_when": {"sync": WHEN_SYNC, "async": WHEN_ASYNC},
+    "scan_what": {"swap_map": WHAT_SWAP_MAP, "full_clusters": WHAT_FULL_CLUSTERS,
+                  "lru_swapcache": WHAT_LRU},
+    "scan_lock": {"trylock": LOCK_TRYLOCK, "lock": LOCK_SLEEP},
+    "memcg_accounting": {"v2": ACCT_V2, "v1_memsw": ACCT_V1_MEMSW},
+}  # knob -> {choice: code}
 # which memcg counter a new page would push over its limit (res_counter_charge fail_res)
 LIM_NONE, LIM_RES, LIM_MEMSW = 0, 1, 2
 
@@ -349,41 +368,38 @@ def lru_del(st, f):
 
 
 @jit
-def lru_add_head(st, f, lst):
-    """Add a frame at the head (most recent end) of an LRU list (lruvec_add_folio)."""
+def lru_link(st, f, lst, tail):
+    """Link a frame in at one end of an LRU list: the head (most recent) or the tail
+    (reclaimed next).  The list is g[head], g[head + 1] = its two ends; FR_PREV points
+    towards the head, FR_NEXT towards the tail."""
     lru_del(st, f)
     fr = st.fr
     g = st.g
     hi = G_LRU_HEAD0 + 2 * lst
-    h = g[hi]
-    fr[FR_PREV, f] = -1
-    fr[FR_NEXT, f] = h
-    if h >= 0:
-        fr[FR_PREV, h] = f
+    end, other = (hi + 1, hi) if tail else (hi, hi + 1)
+    inward, outward = (FR_PREV, FR_NEXT) if tail else (FR_NEXT, FR_PREV)
+    n = g[end]
+    fr[outward, f] = -1
+    fr[inward, f] = n
+    if n >= 0:
+        fr[outward, n] = f
     else:
-        g[hi + 1] = f
-    g[hi] = f
+        g[other] = f
+    g[end] = f
     fr[FR_LIST, f] = lst
     g[G_LRU_N0 + lst] += 1
 
 
 @jit
+def lru_add_head(st, f, lst):
+    """Add a frame at the head (most recent end) of an LRU list (lruvec_add_folio)."""
+    lru_link(st, f, lst, False)
+
+
+@jit
 def lru_add_tail(st, f, lst):
     """Add a frame at the tail (reclaimed next) of an LRU list (lruvec_add_folio_tail)."""
-    lru_del(st, f)
-    fr = st.fr
-    g = st.g
-    hi = G_LRU_HEAD0 + 2 * lst
-    t = g[hi + 1]
-    fr[FR_NEXT, f] = -1
-    fr[FR_PREV, f] = t
-    if t >= 0:
-        fr[FR_NEXT, t] = f
-    else:
-        g[hi] = f
-    g[hi + 1] = f
-    fr[FR_LIST, f] = lst
-    g[G_LRU_N0 + lst] += 1
+    lru_link(st, f, lst, True)
 
 
 @jit
@@ -1189,21 +1205,32 @@ def writeback_wait(st, f, t):
 
 
 @jit
-def free_swap_cache(st, f, t):
-    """free_swap_cache() from tlb batching: trylock_page, then try_to_free_swap if the page
-    is unmapped (mm/swap_state.c, 2.6.30 .. 6.1).  Returns the time (lock mode may wait)."""
-    if st.k[K_ZAP_LOCK] == 1.0:
+def zap_lock_for_free(st, f, t):
+    """The page lock and writeback test of both zap paths (free_swap_cache,
+    free_swap_and_cache): zap_lock 'trylock' (mainline trylock_page: a lost trylock leaves the
+    page, the orphan) or 'lock' (kamezawa-sync: lock_page waits); a page under PG_writeback
+    is left, or waited for with zap_wait_writeback.  Returns (go on and free, time)."""
+    if st.k[K_ZAP_LOCK] == LOCK_SLEEP:
         t = lock_wait(st, f, t)
     elif not trylock_page(st, f):
         st.c[V_TRYLOCK_FAIL] += 1
-        return t
+        return False, t
     if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
         if st.k[K_ZAP_WAIT_WB] != 0.0:
             t = writeback_wait(st, f, t)
         else:
             st.c[V_WRITEBACK_SKIP] += 1
-            return t
-    folio_free_swap(st, f, True)
+            return False, t
+    return True, t
+
+
+@jit
+def free_swap_cache(st, f, t):
+    """free_swap_cache() from tlb batching: trylock_page, then try_to_free_swap if the page
+    is unmapped (mm/swap_state.c, 2.6.30 .. 6.1).  Returns the time (lock mode may wait)."""
+    ok, t = zap_lock_for_free(st, f, t)
+    if ok:
+        folio_free_swap(st, f, True)
     return t
 
 
@@ -1220,19 +1247,9 @@ def free_swap_and_cache(st, s, t):
     f = st.sframe[s]
     if f < 0:
         return t
-    if st.k[K_ZAP_LOCK] == 1.0:
-        t = lock_wait(st, f, t)
-    elif not trylock_page(st, f):
-        st.c[V_TRYLOCK_FAIL] += 1
-        return t
-    if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
-        if st.k[K_ZAP_WAIT_WB] != 0.0:
-            t = writeback_wait(st, f, t)
-        else:
-            st.c[V_WRITEBACK_SKIP] += 1
-            return t
+    ok, t = zap_lock_for_free(st, f, t)
     # 2.6.30: (!page_mapped || vm_swap_full); 6.1: TTRS_UNMAPPED && !mapped || TTRS_FULL
-    if st.fr[FR_MAPCOUNT, f] == 0 or mem_cgroup_swap_full(st):
+    if ok and (st.fr[FR_MAPCOUNT, f] == 0 or mem_cgroup_swap_full(st)):
         folio_free_swap(st, f, True)
     return t
 
@@ -1352,7 +1369,7 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t, may_swap):
     if not may_swap:
         return 0, t
     can_anon = can_reclaim_anon_pages(st, memcg)
-    liu = (not can_anon) and st.k[K_ANON_WHEN_FULL] == 1.0
+    liu = (not can_anon) and st.k[K_ANON_WHEN_FULL] == ANON_FULL_SWAPCACHE_ONLY
     if not can_anon and not liu:
         return 0, t  # SCAN_FILE: no file pages here, nothing reclaimable
     v1_lru = memcg and memcg_v1(st)
@@ -1489,7 +1506,7 @@ def policy_scan(st, t):
     for i in range(n):
         s = out[i]
         f = st.sframe[s]
-        if f >= 0 and st.k[K_SCAN_LOCK] == 1.0:
+        if f >= 0 and st.k[K_SCAN_LOCK] == LOCK_SLEEP:
             t = lock_wait(st, f, t)
             t = writeback_wait(st, f, t)
         freed += scan_free_slot(st, s)
@@ -1511,7 +1528,7 @@ def policy_scan_worker(st):
 def maybe_schedule_worker(st, t):
     """Async scan: schedule the worker when the trigger holds (6.12 swap_range_alloc
     schedule_work(&si->reclaim_work) when the device is full)."""
-    if st.k[K_SCAN_WHEN] == 1.0 and st.g[G_WORKER_T] >= INF and scan_triggered(st):
+    if st.k[K_SCAN_WHEN] == WHEN_ASYNC and st.g[G_WORKER_T] >= INF and scan_triggered(st):
         st.g[G_WORKER_T] = t + np.int64(st.k[K_SCAN_DELAY] * 1e9)
 
 
@@ -1612,7 +1629,7 @@ def try_charge(st, t, may_reclaim, lockf):
         if retries > 0:
             retries -= 1
             continue
-        if (not scanned_once) and st.k[K_SCAN_WHEN] == 0.0 and scan_triggered(st):
+        if (not scanned_once) and st.k[K_SCAN_WHEN] == WHEN_SYNC and scan_triggered(st):
             scanned_once = True  # Hugh: a scan for cache-only slots before any OOM
             freed, t = policy_scan(st, t)
             advance_to(st, t)
@@ -1823,7 +1840,8 @@ def do_swap_page(st, v, write, t):
     exclusive = st.fr[FR_MAPCOUNT, f] == 1 and slot_count(st, s) == 0
     # the fault holds the folio lock here (folio_lock_or_retry, mm/memory.c 6.1.192:3918):
     # no trylock to lose before folio_free_swap (:4040)
-    if st.k[K_SWAPIN_FREE] == 1.0 or mem_cgroup_swap_full(st) or (write and exclusive):
+    if (st.k[K_SWAPIN_FREE] == SWAPIN_FREE_ALWAYS or mem_cgroup_swap_full(st)
+            or (write and exclusive)):
         if not (st.fr[FR_FLAGS, f] & PG_WRITEBACK):
             folio_free_swap(st, f, False)
     return t
@@ -1938,13 +1956,20 @@ def op_pageout(st, lo, hi, t):
 
 
 @jit
-def op_unmap(st, lo, hi, t):
-    """munmap: one call, zap every pte."""
+def munmap_range(st, a, b, t):
+    """One munmap call (or one VMA it tears down: split, TLB flush), then zap_pte_range over
+    ptes a..b-1, the clock advancing before each.  Returns the time after it."""
     t += cost(st, st.k[K_CPU_MUNMAP])
-    for v in range(lo, hi):
+    for v in range(a, b):
         advance_to(st, t)
         t = zap_pte(st, v, t)
     return t
+
+
+@jit
+def op_unmap(st, lo, hi, t):
+    """munmap: one call, zap every pte."""
+    return munmap_range(st, lo, hi, t)
 
 
 @jit
@@ -1976,10 +2001,7 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
             b = min(hi, a + chunk)
             tz += sched_delay(st)  # the munmap thread is scheduled a little late
             start = tz
-            tz += cost(st, st.k[K_CPU_MUNMAP])  # one munmap call: VMA split, TLB flush
-            for v in range(a, b):
-                advance_to(st, tz)
-                tz = zap_pte(st, v, tz)
+            tz = munmap_range(st, a, b, tz)  # one munmap call per even chunk
             if one_cpu:
                 tr += tz - start
             ze += 2
@@ -2010,10 +2032,7 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
         for ci in range(1, nchunks, 2):
             a = lo + ci * chunk
             b = min(hi, a + chunk)
-            t += cost(st, st.k[K_CPU_MUNMAP])  # each odd chunk is a VMA of its own now
-            for v in range(a, b):
-                advance_to(st, t)
-                t = zap_pte(st, v, t)
+            t = munmap_range(st, a, b, t)  # each odd chunk is a VMA of its own now
     return t
 
 

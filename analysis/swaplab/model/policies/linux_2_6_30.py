@@ -20,6 +20,8 @@ readahead: set ``machine.vma_readahead = false`` to match); memcg reclaim retrie
 """
 
 NAME = "linux-2.6.30"
+# the kernels this preset models (traces data/traces/<scenario>__<kernel>.nc)
+KERNELS = ("2.6.30",)
 KNOBS = {
     "era": "2.6.30",
     "slots_cache": False,
