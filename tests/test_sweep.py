@@ -203,14 +203,14 @@ def test_kill_9_then_resume_equals_uninterrupted(tiny_store, tmp_path):
     parts = sw.chunks_dir(store)
     deadline = time.monotonic() + 240
     try:
-        while len(list(parts.glob("chunk-*.nc"))) < 1:
+        while len(list(parts.glob("chunk-*.json"))) < 1:
             assert proc.poll() is None, "the sweep ended before it could be killed"
             assert time.monotonic() < deadline, "no chunk finished in 240 s"
             time.sleep(0.2)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    done_before = len(list(parts.glob("chunk-*.nc")))
+    done_before = len(list(parts.glob("chunk-*.json")))
     assert done_before < 4, "the sweep finished before the kill"
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
