@@ -14,13 +14,41 @@ only index arrays that their caller keeps alive, so they are compiled without NR
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
+import sys
 
 import numba
 
 __all__ = ["jit", "JIT_ENABLED"]
 
 JIT_ENABLED = os.environ.get("SWAPLAB_NO_JIT", "") in ("", "0")
+
+
+def _import_arraymath_without_scipy() -> None:
+    """Import ``numba.np.arraymath`` (which Numba imports anyway on its first compile or
+    cache load) without the scipy import it runs to see whether BLAS is there.
+
+    ``arraymath._check_blas`` imports ``scipy.linalg.cython_blas`` at module import; with
+    scipy 1.16 that brings in scipy.linalg, array_api_compat and numpy.f2py: ~40 % of a
+    fresh process's first ``simulate`` with a warm cache.  The model calls no BLAS.  The
+    flag is set afterwards to what the check would have found, so code that does use
+    ``np.dot`` in jitted functions behaves as before (it imports scipy when compiled).
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    hide = "scipy.linalg" if "scipy" in sys.modules else "scipy"
+    sys.modules[hide] = None  # type: ignore[assignment]  # makes `import scipy...` fail fast
+    try:
+        arraymath = importlib.import_module("numba.np.arraymath")
+    finally:
+        del sys.modules[hide]
+    arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None
+
+
+if JIT_ENABLED:
+    _import_arraymath_without_scipy()
 
 
 def jit(fn=None, *, nrt=False):  # noqa: ANN001, ANN201 - decorator
