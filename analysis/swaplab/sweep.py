@@ -83,6 +83,7 @@ __all__ = [
     "SweepResult",
     "SweepSpec",
     "SweepSpecError",
+    "chunk_summary",
     "chunk_table",
     "compare_stores",
     "estimate_point_seconds",
@@ -608,6 +609,20 @@ def run_chunk(spec: SweepSpec | str | Path, chunk: int, points_per_chunk: int,
     return out
 
 
+def chunk_summary(part: ChunkOutput) -> str:
+    """A few lines on a chunk without pandas: min / median / max over its points of the
+    last phase's snapshot of each variable that varies, and of the peaks and end time."""
+    lines = [f"chunk {part.chunk}: {len(part.points)} points "
+             f"({part.points.start}..{part.points.stop - 1}), last phase {part.labels[-1]!r}"]
+    for name, vals in sorted(part.values.items()):
+        v = vals[:, -1] if vals.ndim == 2 else vals
+        if v.size and np.nanmin(v) != np.nanmax(v) or name.endswith(("_peak", "time_end")):
+            q = np.nanpercentile(v, [0, 50, 100])
+            lines.append(f"  {name:28s} min {q[0]:12.6g}  median {q[1]:12.6g}  "
+                         f"max {q[2]:12.6g}")
+    return "\n".join(lines)
+
+
 def chunk_table(spec: SweepSpec, part: ChunkOutput, last_phase: bool = True) -> Any:
     """A pandas table of a chunk: each point's settings and its end-of-run values."""
     import pandas as pd
@@ -956,7 +971,12 @@ def execute_chunk(spec_path: str, chunk: int, points_per_chunk: int, store: str,
         pm.execute_notebook(
             notebook, str(nb_out), kernel_name=kernel_name, progress_bar=False,
             log_output=False, cwd=str(Path(notebook).parent),
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            # the executed notebook is written once at the end (or on error), not after
+            # every cell; no IPython history database; the kernel is stopped, not asked
+            # to stop, once every cell ran (its writes are done by then)
+            request_save_on_cell_execute=False, shutdown_kernel="immediate",
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL",
+                             "--HistoryManager.enabled=False"],
             parameters={"spec": spec_path, "chunk": chunk, "points_per_chunk": points_per_chunk,
                         "store": str(store), "threads": threads, "quick": quick},
         )
