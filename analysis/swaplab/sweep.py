@@ -1058,7 +1058,11 @@ def dask_client(scheduler: str | None, workers: int, threads: int, client: Any =
         yield client
     finally:
         client.close()
-        cluster.close()
+        try:
+            cluster.close()
+        except TimeoutError:  # a worker slow to exit on a loaded host: the nanny kills it
+            warnings.warn("the Dask LocalCluster took too long to close; its workers were "
+                          "killed", RuntimeWarning, stacklevel=2)
 
 
 def run_sweep(spec_path: str | Path, store: str | Path, *, workers: int | None = None,
