@@ -956,12 +956,31 @@ class ChunkResult:
     threads: int = 1
 
 
+def _import_papermill() -> Any:
+    """papermill, imported without jsonschema's optional ``rfc3987_syntax`` IRI checker.
+
+    papermill -> nbformat -> jsonschema, whose format module imports ``rfc3987_syntax`` if
+    installed (it builds a Lark grammar at import): ~70 % of papermill's 2 s of import CPU
+    in each Dask worker.  jsonschema treats the module as optional (``suppress(ImportError)``)
+    and notebook validation uses no IRI format; later explicit imports of it still work.
+    """
+    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+        try:
+            import papermill
+        finally:
+            del sys.modules["rfc3987_syntax"]
+    import papermill
+
+    return papermill
+
+
 def execute_chunk(spec_path: str, chunk: int, points_per_chunk: int, store: str,
                   threads: int, notebook: str, kernel_name: str = KERNEL_NAME,
                   quick: bool = False) -> ChunkResult:
     """Execute the chunk notebook once through papermill (the unit of work of a Dask task):
     it writes the chunk's region of ``store`` and its done record."""
-    import papermill as pm
+    pm = _import_papermill()
     from papermill.exceptions import PapermillExecutionError
 
     os.environ["NUMBA_NUM_THREADS"] = str(threads)  # the kernel process inherits it
