@@ -24,7 +24,10 @@ only index arrays that their caller keeps alive, so they are compiled without NR
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import numba
@@ -59,6 +62,31 @@ def _cache_dir() -> Path:
 CACHE_DIR = _cache_dir()
 os.environ["NUMBA_CACHE_DIR"] = str(CACHE_DIR)  # subprocesses: sweep workers, papermill kernels
 numba.config.CACHE_DIR = str(CACHE_DIR)  # this process (numba read its config at import)
+
+
+def _import_arraymath_without_scipy() -> None:
+    """Import ``numba.np.arraymath`` (which Numba imports anyway on its first compile or
+    cache load) without the scipy import it runs to see whether BLAS is there.
+
+    ``arraymath._check_blas`` imports ``scipy.linalg.cython_blas`` at module import; with
+    scipy 1.16 that brings in scipy.linalg, array_api_compat and numpy.f2py: ~40 % of a
+    fresh process's first ``simulate`` with a warm cache.  The model calls no BLAS.  The
+    flag is set afterwards to what the check would have found, so code that does use
+    ``np.dot`` in jitted functions behaves as before (it imports scipy when compiled).
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    hide = "scipy.linalg" if "scipy" in sys.modules else "scipy"
+    sys.modules[hide] = None  # type: ignore[assignment]  # makes `import scipy...` fail fast
+    try:
+        arraymath = importlib.import_module("numba.np.arraymath")
+    finally:
+        del sys.modules[hide]
+    arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None
+
+
+if JIT_ENABLED:
+    _import_arraymath_without_scipy()
 
 
 def jit(fn=None, *, nrt=False):  # noqa: ANN001, ANN201 - decorator
