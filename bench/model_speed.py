@@ -1,7 +1,7 @@
 """Model speed figures: ``python bench/model_speed.py [--quick]`` -> bench/out/model_speed.json.
 
 The same measurements as ``swaplab bench`` (see swaplab/benchmark.py for definitions),
-kept as a file with the machine's description for the README's benchmark table.
+kept as a file with the machine's description for docs/benchmarks.md.
 """
 
 from __future__ import annotations

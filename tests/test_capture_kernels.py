@@ -22,7 +22,7 @@ class _Index:
 
     def show(self, package, version=None):
         recs = [r for r in self.records.get(package, []) if version in (None, r["Version"])]
-        return max(recs, key=lambda r: K._vkey(r["Version"])) if recs else None
+        return max(recs, key=lambda r: K.version_key(r["Version"])) if recs else None
 
     def names(self, regex):
         return [n for n in self.records if re.match(regex, n)]

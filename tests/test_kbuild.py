@@ -1,4 +1,4 @@
-"""Patched-kernel builds (issue 5): names, config fragments, the hugh-scan patch.
+"""Patched-kernel builds: names, config fragments, the hugh-scan patch.
 
 Tests marked ``kbuild`` need Debian's linux-source-6.1 package; they fetch it once into the
 build cache (``$SWAPLAB_CACHE/kbuild``, ~140 MB, unpacked ~1.5 GB) and take about a minute in

@@ -9,32 +9,19 @@ it scans no anon page.  In v1 the scenario's swap_max is the memsw headroom abov
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from support import at, scenarios, sim  # tests/ is on sys.path (rootdir import)
 from swaplab.model import PRESETS, resolve_knobs, run_model, simulate
 from swaplab.model import engine as E
 from swaplab.scenario import MIB_PAGES, scenario_from_text
-from test_model_invariants import scenarios
 
 V1 = ("linux-2.6.30", "linux-2.6.31")
 SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
-
-
-@functools.cache
-def sim(scenario: str, policy: str):
-    """Simulate a standard scenario once per (scenario, policy) in this test session."""
-    return simulate(scenario, policy=policy)
-
-
-def at(ds, label: str, var: str) -> int:
-    """End-of-phase snapshot of ``var`` at phase ``label``."""
-    idx = list(ds.phase_name.values).index(label)
-    return int(ds[f"{var}_end"].values[idx])
 
 
 def memsw(ds, label: str) -> int:

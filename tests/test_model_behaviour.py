@@ -1,29 +1,17 @@
-"""Behaviour the model must show (issue 2): each test names the kernel fact it checks.
+"""Behaviour the model must show: each test names the kernel fact it checks.
 
-Numbers come from qemu-capture.md (measured on Debian 6.1, 6.12 and 7.2 under QEMU) and
-the kernel selftest test_memcg_swap_max_peak (tools/testing/selftests/cgroup).
+Numbers come from the shipped captures of Debian 6.1, 6.12 and 7.2 under QEMU
+(data/traces/) and the kernel selftest test_memcg_swap_max_peak
+(tools/testing/selftests/cgroup/test_memcontrol.c).
 """
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 
+from support import at, sim  # tests/ is on sys.path (rootdir import)
 from swaplab.model import simulate
 from swaplab.scenario import MIB_PAGES, scenario_from_text
-
-
-@functools.cache
-def sim(scenario: str, policy: str, **knobs):
-    """Simulate once per (scenario, policy, knobs) in this test session."""
-    return simulate(scenario, policy=policy, knobs=knobs or None)
-
-
-def at(ds, label: str, var: str) -> int:
-    """End-of-phase snapshot of ``var`` at phase ``label``."""
-    idx = list(ds.phase_name.values).index(label)
-    return int(ds[f"{var}_end"].values[idx])
 
 
 def test_writeback_orphans_persist_after_exit_on_6_1():

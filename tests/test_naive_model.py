@@ -17,6 +17,7 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from support import covered, phases  # tests/ is on sys.path (rootdir import)
 from swaplab.model import KNOBS, PRESETS, resolve_knobs, simulate
 from swaplab.model.naive import simulate_naive
 from swaplab.model.naive import swapslots as S
@@ -24,7 +25,6 @@ from swaplab.model.naive.knobs import Knobs, NaiveModelError
 from swaplab.model.naive.rng import SplitMix64
 from swaplab.model.naive.run import build_machine
 from swaplab.scenario import scenario_from_text
-from test_model_invariants import phases  # tests/ is on sys.path (rootdir import)
 
 STANDARD = sorted(p.stem for p in (Path(__file__).parents[1] / "data" / "scenarios")
                   .glob("*.toml"))
@@ -82,6 +82,10 @@ KNOB_STRATEGIES = {
     "proc_charge_pages": st.sampled_from([0, 64, 300]),
     "kernel_reserved_mib": st.sampled_from([48, 61]),  # 61: global reclaim (3 MiB of RAM)
     "memcg_accounting": _choice("memcg_accounting"),
+    "io_jitter": st.sampled_from([0.0, 0.3, 1.0]),
+    "io_reorder": st.sampled_from([0, 1, 8]),
+    "sched_jitter_us": st.sampled_from([0.0, 50.0, 5000.0]),
+    "phase_speed_jitter": st.sampled_from([0.0, 0.5, 0.95]),
 }
 
 
@@ -136,12 +140,6 @@ def scenarios(draw):
 # Nothing is left out of the comparison any more: era "2.6.30" with the slots cache on was,
 # until the engine kept SL_CACHEREF on slots pinned in a slots cache
 # (test_engine_2630_slots_cache_pin_is_not_a_swap_pte below).
-
-
-def covered(policy, knobs):
-    """``knobs`` as given (``None`` when empty): every combination is compared."""
-    out = dict(knobs or {})
-    return out or None
 
 
 @st.composite

@@ -1,4 +1,4 @@
-"""Issue 5: the patched 6.1 kernels (unpatched vs hugh-scan) against the model's presets."""
+"""The patched 6.1 kernels (unpatched vs hugh-scan) against the model's presets."""
 
 from __future__ import annotations
 

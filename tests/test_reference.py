@@ -14,12 +14,11 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from support import covered, phases  # tests/ is on sys.path (rootdir import)
 from swaplab.model import PRESETS, simulate
 from swaplab.model.jitoff import simulate_jitoff
 from swaplab.model.reference import simulate_reference
 from swaplab.scenario import scenario_from_text
-from test_model_invariants import phases  # tests/ is on sys.path (rootdir import)
-from test_naive_model import covered  # knobs the naive model does not implement, swapped
 
 TINY = """
 [scenario]

@@ -73,7 +73,7 @@ def test_defects_are_named(mutate, needle):
 
 
 def test_schema_names_are_the_documented_ones():
-    # ARCHITECTURE.md: these names are stable; users' notebooks depend on them.
+    # these names are stable: users' notebooks and the shipped traces depend on them.
     stable = {"swap_total", "swap_used", "swap_cached", "swap_orphans", "memcg_current",
               "memcg_swap_current", "memcg_anon", "memcg_swapcached", "pswpin", "pswpout",
               "swap_ra", "swap_ra_hit", "pgmajfault", "memcg_max_events", "memcg_oom",

@@ -8,7 +8,7 @@ import sys
 
 from swaplab.errors import SwaplabError
 
-# Stable verbs (ARCHITECTURE.md); each is swaplab.commands.<module>.
+# Stable verbs (scripts and the Makefile depend on them); each is swaplab.commands.<module>.
 VERBS = {
     "simulate": "simulate",
     "capture": "capture",
@@ -19,6 +19,7 @@ VERBS = {
     "reproduce": "reproduce",
     "calibrate": "calibrate",
     "scenarios": "scenarios",
+    "validate": "validate",
 }
 
 

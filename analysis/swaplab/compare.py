@@ -20,7 +20,8 @@ import numpy as np
 import xarray as xr
 
 from swaplab.errors import SwaplabError
-from swaplab.schema import VARIABLES, snapshot_name
+from swaplab.paths import TRACES
+from swaplab.schema import VARIABLES, snapshot_name, write_netcdf
 
 __all__ = [
     "CompareError",
@@ -37,7 +38,6 @@ __all__ = [
     "trace_dir",
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class CompareError(SwaplabError, ValueError):
@@ -46,7 +46,7 @@ class CompareError(SwaplabError, ValueError):
 
 def trace_dir() -> Path:
     """The folder of the shipped kernel traces (``data/traces``)."""
-    return ROOT / "data" / "traces"
+    return TRACES
 
 
 def load_dataset(path: str | Path) -> xr.Dataset:
@@ -84,23 +84,16 @@ def find_traces(directory: str | Path | None = None) -> list[dict[str, Any]]:
     return out
 
 
-# Kernel release prefix -> the model preset that follows that kernel's rules.
-KERNEL_POLICIES = (("2.6.30", "linux-2.6.30"), ("2.6.31", "linux-2.6.31"), ("6.1.", "linux-6.1"),
-                   ("6.12", "linux-6.12"), ("7.", "linux-7"))
-
-
 def policy_for_kernel(release: str) -> str:
-    """The model preset matching a kernel release (``6.1.0-28-amd64`` -> ``linux-6.1``).
+    """The model preset matching a kernel release or name (``6.1.0-28-amd64`` -> ``linux-6.1``,
+    ``6.1+hugh-scan`` -> ``hugh-scan``): each preset module's ``KERNELS`` says which."""
+    from swaplab.model.errors import ModelError
+    from swaplab.model.policies import policy_for_kernel as preset_for
 
-    A patched kernel with ``hugh`` in its release maps to ``hugh-scan``.
-    """
-    if "hugh" in release:
-        return "hugh-scan"
-    for prefix, policy in KERNEL_POLICIES:
-        if release.startswith(prefix) or release == prefix.rstrip("."):
-            return policy
-    raise CompareError(f"no model policy for kernel release {release!r}; known: "
-                       + ", ".join(p for p, _ in KERNEL_POLICIES))
+    try:
+        return preset_for(release)
+    except ModelError as exc:
+        raise CompareError(str(exc)) from None
 
 
 def model_for_trace(trace: dict[str, Any], cache_dir: str | Path | None = None) -> xr.Dataset:
@@ -126,31 +119,14 @@ def model_for_trace(trace: dict[str, Any], cache_dir: str | Path | None = None) 
                     return ds.load()
     model = simulate(scn, policy)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        model.to_netcdf(tmp, engine="h5netcdf")
-        tmp.replace(path)
+        write_netcdf(model, path)
     return model
 
 
-# The patch's rule (kernels/README.md, "hugh-scan"; module defaults threshold=32, memcg_filter=1,
-# wait_writeback=2, batch=0) as model knobs.  ``scan_when="sync"`` scans before the OOM in the
-# model's one charge path, i.e. before a memcg OOM and before a global OOM, like the patch's two
-# hooks.  The model has no memcg filter knob: it always walks the whole swap_map (the filter
-# only narrows candidates to the limiting memcg's subtree; the patched-kernel scenarios have
-# one memcg, so nothing changes).  Writeback mode 2 ("skip folios under writeback, and wait for
-# one when a scan freed nothing") has no exact knob either: the closest is
-# ``scan_lock="trylock"`` (mode 0, skip them), since the model's charge path already throttles
-# on pending writeback (reclaim_throttle) before it reaches the scan, which is what mode 2's
-# single wait buys the kernel; ``"lock"`` (mode 1, wait on each) would overstate the wait.
-HUGH_SCAN_PATCH_KNOBS: dict[str, Any] = {
-    "scan_trigger": "really_full", "scan_threshold_pages": 32, "scan_memcg_headroom": True,
-    "scan_when": "sync", "scan_what": "swap_map", "scan_batch": 0, "scan_lock": "trylock",
-}
 PATCHED_SCENARIOS = ("full-swap-oom", "full-swap-oom-lowered", "full-device-oom",
                      "no-orphan-control", "plain-memcg-oom")
 ORPHAN_SCENARIOS = ("full-swap-oom", "full-swap-oom-lowered", "full-device-oom")
-PATCHED_POLICIES = {"6.1+none": "linux-6.1", "6.1+hugh-scan": "hugh-scan"}
+PATCHED_KERNELS = ("6.1+none", "6.1+hugh-scan")  # trace labels; presets by KERNELS
 
 
 def _kernel_label(trace: dict[str, Any]) -> str:
@@ -189,12 +165,13 @@ def _run_outcomes(ds: xr.Dataset, freed_var: str, slots_var: str) -> list[dict[s
 
 def policy_outcomes(traces: Sequence[dict[str, Any]] | None = None, seeds: int | None = None,
                     debug: bool = False, threads: int | None = None) -> Any:
-    """Patched kernels vs the model's presets, side by side (issue 5).
+    """Patched kernels vs the model's presets, side by side.
 
     For each patched-kernel trace (:data:`PATCHED_SCENARIOS` x ``6.1+none`` / ``6.1+hugh-scan``,
     plus ``6.1+hugh-scan+debug`` with ``debug=True``) one ``source="kernel"`` row, and one
-    ``source="model"`` row: the matching preset (``linux-6.1`` / ``hugh-scan``, the latter with
-    :data:`HUGH_SCAN_PATCH_KNOBS`) over seeds 1..N, N = the trace's repeats (or ``seeds``).
+    ``source="model"`` row: the preset modelling that kernel (:func:`policy_for_kernel`:
+    ``linux-6.1`` / ``hugh-scan``, set to the patch's rule) over seeds 1..N, N = the trace's
+    repeats (or ``seeds``).
 
     Columns: scenario, kernel, policy, source, runs, runs_oom_killed, oom_fraction,
     orphans_before (mean pages at the orphan maker's exit, NaN for one-process scenarios),
@@ -207,9 +184,8 @@ def policy_outcomes(traces: Sequence[dict[str, Any]] | None = None, seeds: int |
     from swaplab.model import simulate_batch
     from swaplab.scenario import scenario_from_text
 
-    kernels = dict(PATCHED_POLICIES)
-    if debug:
-        kernels["6.1+hugh-scan+debug"] = "hugh-scan"
+    labels = [*PATCHED_KERNELS, "6.1+hugh-scan+debug"] if debug else list(PATCHED_KERNELS)
+    kernels = {label: policy_for_kernel(label) for label in labels}
     if traces is None:
         traces = find_traces(trace_dir() / "patched")
     chosen = []
@@ -226,10 +202,9 @@ def policy_outcomes(traces: Sequence[dict[str, Any]] | None = None, seeds: int |
         rows.append({"scenario": tr["scenario"], "kernel": label, "policy": policy,
                      "source": "kernel", "runs": runs})
         scn = scenario_from_text(str(kds.attrs["scenario_toml"]), source=str(tr["path"]))
-        knobs = HUGH_SCAN_PATCH_KNOBS if policy == "hugh-scan" else None
         n = int(seeds) if seeds else len(runs)
         for seed in range(1, n + 1):
-            points.append((scn, policy, knobs, seed))
+            points.append((scn, policy, None, seed))
             owners.append(len(rows))
         rows.append({"scenario": tr["scenario"], "kernel": label, "policy": policy,
                      "source": "model", "runs": []})

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swaplab import paths
 from swaplab.errors import SwaplabError
 
 __all__ = ["ReproduceError", "ReproduceResult", "reproduce"]
 
-ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ("01-model-tour", "03-kernel-validation", "04-paper")
 
 
@@ -74,7 +74,7 @@ def notebook_parameters(name: str, out: Path, quick: bool) -> dict[str, Any]:
     if name == "03-kernel-validation":
         return {"figures_dir": figures, "model_cache": cache, "scenarios": fast if quick else []}
     return {"sweeps_dir": str(out / "sweeps"), "figures_dir": figures, "model_cache": cache,
-            "trace_scenarios": fast if quick else []}
+            "trace_scenarios": fast if quick else [], "validation_seeds": 5 if quick else 20}
 
 
 def execute_notebook(name: str, out_dir: str, parameters: dict[str, Any],
@@ -83,7 +83,7 @@ def execute_notebook(name: str, out_dir: str, parameters: dict[str, Any],
     import papermill as pm
 
     t0 = time.perf_counter()
-    src = ROOT / "notebooks" / f"{name}.ipynb"
+    src = paths.NOTEBOOKS / f"{name}.ipynb"
     dst = Path(out_dir) / f"{name}.ipynb"
     try:
         pm.execute_notebook(str(src), str(dst), parameters=parameters, kernel_name=kernel_name,
@@ -112,7 +112,7 @@ def reproduce(out: str | Path | None = None, quick: bool = False, workers: int |
     from swaplab.sweep import dask_client, run_sweep, standard_sweeps
 
     t_all = time.perf_counter()
-    out = Path(out) if out else ROOT / "results" / ("quick" if quick else "")
+    out = Path(out) if out else paths.RESULTS / ("quick" if quick else "")
     out = out.resolve()
     res = ReproduceResult(out)
     nb_dir = out / "notebooks"
@@ -122,7 +122,7 @@ def reproduce(out: str | Path | None = None, quick: bool = False, workers: int |
     workers = workers or ncpu
     threads = max(1, ncpu // workers)
     spec_paths = [Path(s) for s in specs] if specs is not None else [
-        ROOT / "data" / "sweeps" / f"{n}.toml" for n in standard_sweeps()]
+        paths.SWEEPS / f"{n}.toml" for n in standard_sweeps()]
     overrides = notebook_overrides or {}
 
     def params(name: str) -> dict[str, Any]:

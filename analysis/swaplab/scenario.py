@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import math
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,12 +30,15 @@ from typing import Any
 
 import tomli_w
 
+from swaplab.checks import BadValue, check_value, describe
 from swaplab.errors import SwaplabError
+from swaplab.paths import SCENARIOS
 
 __all__ = [
     "OPS",
     "SECTIONS",
     "SETTABLE_KEYS",
+    "Settable",
     "Phase",
     "Process",
     "Scenario",
@@ -77,67 +79,37 @@ class Param:
 
     def allowed(self) -> str:
         """Human-readable description of the allowed values."""
-        if self.kind == "choice":
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        if self.kind == "bool":
-            return "true or false"
-        if self.kind == "str":
-            return "a non-empty string"
         if self.kind == "region":
             return "'last', 'all' or the name of an earlier alloc of this process"
         if self.kind == "limit":
             return f"'max' or a number of MiB in [{self.lo:g}, {self.hi:g}]"
-        what = "an integer" if self.kind == "int" else "a number"
-        left = "(" if self.lo_open else "["
-        if self.lo is not None and self.hi is not None:
-            return f"{what} in {left}{self.lo:g}, {self.hi:g}]"
-        if self.lo is not None:
-            return f"{what} {'>' if self.lo_open else '>='} {self.lo:g}"
-        return what
+        return describe(self.kind, self.lo, self.hi, self.lo_open, self.choices)
+
+
+def _fill(spec: Mapping[str, Param], given: Mapping[str, Any], where: Any, missing: Any
+          ) -> dict[str, Any]:
+    """Every key of ``spec``: the given value checked (``where(key)`` names it in an error),
+    else its default; a required key that is missing raises ``missing(key, param)``."""
+    out: dict[str, Any] = {}
+    for key, p in spec.items():
+        if key in given:
+            out[key] = _check(p, given[key], where(key))
+        elif p.default is None:
+            raise ScenarioError(missing(key, p))
+        else:
+            out[key] = p.default
+    return out
 
 
 def _check(p: Param, value: Any, where: str) -> Any:
     """Validate one value against its Param; return the normalised value."""
-
-    given = value
-
-    def bad() -> ScenarioError:
-        return ScenarioError(f"{where}: must be {p.allowed()}, got {given!r}")
-
-    if p.kind == "bool":
-        if not isinstance(value, bool):
-            raise bad()
-        return value
-    if p.kind in ("str", "region"):
-        if not isinstance(value, str) or not value:
-            raise bad()
-        return value
-    if p.kind == "choice":
-        if value not in p.choices:
-            raise bad()
-        return value
-    if p.kind == "limit":
-        if value == "max":
-            return "max"
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad()
-        if not math.isfinite(value) or value < p.lo or value > p.hi:
-            raise bad()
-        return value
-    if p.kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad()
-    elif p.kind == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad()
-        if not math.isfinite(value):
-            raise bad()
-        value = float(value)
-    if p.lo is not None and (value <= p.lo if p.lo_open else value < p.lo):
-        raise bad()
-    if p.hi is not None and value > p.hi:
-        raise bad()
-    return value
+    if p.kind == "limit" and value == "max":
+        return "max"
+    kind = {"region": "str", "limit": "number"}.get(p.kind, p.kind)
+    try:
+        return check_value(kind, value, p.lo, p.hi, p.lo_open, p.choices)
+    except BadValue:
+        raise ScenarioError(f"{where}: must be {p.allowed()}, got {value!r}") from None
 
 
 # Sections of a scenario file and their keys.  Defaults match a Debian cloud guest.
@@ -210,11 +182,23 @@ OPS: dict[str, dict[str, Param]] = {
     "repeat": {"times": Param("int", None, 1, 100000)},
 }
 
-# Keys an op="set" phase may change, with the section Param that validates them.
-SETTABLE_KEYS: dict[str, Param] = {
-    "memcg.memory_max_mib": SECTIONS["memcg"]["memory_max_mib"],
-    "memcg.swap_max_mib": SECTIONS["memcg"]["swap_max_mib"],
-    "memcg.swap_high_mib": SECTIONS["memcg"]["swap_high_mib"],
+
+
+@dataclass(frozen=True)
+class Settable:
+    """A limit an op="set" phase may change: the section Param that validates it and the
+    cgroup v2 file the guest writes.  The model's engine code is ``SET_<KEY>`` for the key's
+    name without ``_mib`` (``memcg.swap_max_mib`` -> ``engine.SET_SWAP_MAX``)."""
+
+    param: Param
+    cgroup_file: str
+
+
+# Keys an op="set" phase may change: the one table the model and the guest encoder read.
+SETTABLE_KEYS: dict[str, Settable] = {
+    "memcg.memory_max_mib": Settable(SECTIONS["memcg"]["memory_max_mib"], "memory.max"),
+    "memcg.swap_max_mib": Settable(SECTIONS["memcg"]["swap_max_mib"], "memory.swap.max"),
+    "memcg.swap_high_mib": Settable(SECTIONS["memcg"]["swap_high_mib"], "memory.swap.high"),
 }
 
 MAX_EXPANDED_OPS = 1_000_000  # bound on ops after expanding repeats
@@ -344,19 +328,12 @@ def _section(raw: Mapping[str, Any], name: str, src: str) -> dict[str, Any]:
     given = raw.get(name, {})
     if not isinstance(given, dict):
         raise ScenarioError(f"{src}: [{name}] must be a table")
-    out = {}
     for key in given:
         if key not in spec:
             raise ScenarioError(f"{src}: unknown key '{name}.{key}'; allowed: "
                                 + ", ".join(spec))
-    for key, p in spec.items():
-        if key in given:
-            out[key] = _check(p, given[key], f"{src}: '{name}.{key}'")
-        elif p.default is None:
-            raise ScenarioError(f"{src}: missing required key '{name}.{key}' ({p.allowed()})")
-        else:
-            out[key] = p.default
-    return out
+    return _fill(spec, given, lambda key: f"{src}: '{name}.{key}'",
+                 lambda key, p: f"{src}: missing required key '{name}.{key}' ({p.allowed()})")
 
 
 @dataclass
@@ -382,7 +359,7 @@ def _phase(raw: Any, where: str, src: str, ctx: _ProcessContext, depth: int) -> 
             if key not in SETTABLE_KEYS:
                 raise ScenarioError(f"{src}: '{where}': op 'set' cannot change {key!r}; "
                                     "allowed: " + ", ".join(SETTABLE_KEYS))
-            params[key] = _check(SETTABLE_KEYS[key], value, f"{src}: '{where}.{key}'")
+            params[key] = _check(SETTABLE_KEYS[key].param, value, f"{src}: '{where}.{key}'")
         if not params:
             raise ScenarioError(f"{src}: '{where}': op 'set' needs at least one of "
                                 + ", ".join(SETTABLE_KEYS))
@@ -394,14 +371,8 @@ def _phase(raw: Any, where: str, src: str, ctx: _ProcessContext, depth: int) -> 
             allowed = ", ".join(sorted(set(spec) | extra - {"op"})) or "(none)"
             raise ScenarioError(f"{src}: '{where}': unknown key {key!r} for op '{op}'; "
                                 f"allowed: {allowed}")
-    params: dict[str, Any] = {}
-    for key, p in spec.items():
-        if key in raw:
-            params[key] = _check(p, raw[key], f"{src}: '{where}.{key}'")
-        elif p.default is None:
-            raise ScenarioError(f"{src}: '{where}': op '{op}' needs '{key}' ({p.allowed()})")
-        else:
-            params[key] = p.default
+    params = _fill(spec, raw, lambda key: f"{src}: '{where}.{key}'",
+                   lambda key, p: f"{src}: '{where}': op '{op}' needs '{key}' ({p.allowed()})")
     region = params.get("region", "last")
     if region not in ("last", "all") and region not in ctx.regions:
         raise ScenarioError(f"{src}: '{where}.region': no earlier alloc named {region!r} in "
@@ -514,7 +485,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def standard_scenario_dir() -> Path:
     """The folder of the shipped standard scenarios (``data/scenarios``)."""
-    return Path(__file__).resolve().parents[2] / "data" / "scenarios"
+    return SCENARIOS
 
 
 def standard_scenarios() -> list[str]:

@@ -23,7 +23,8 @@ import tomli_w
 
 from swaplab.scenario import OPS, SETTABLE_KEYS, Scenario, scenario_from_text
 
-__all__ = ["FOCUS_OPS", "GUEST_BUDGET_S", "generate", "guest_seconds_bound", "write_scenarios"]
+__all__ = ["FOCUS_OPS", "GUEST_BUDGET_S", "generate", "generate_one", "guest_seconds_bound",
+           "write_scenarios"]
 
 # Focus of scenario i: every op of scenario.OPS, plus the variants a validation corpus needs.
 FOCUS_OPS: tuple[str, ...] = (
@@ -248,23 +249,23 @@ def guest_seconds_bound(scn: Scenario) -> float:
     return total
 
 
+def generate_one(seed: int, index: int) -> Scenario:
+    """Scenario ``index`` of the corpus of ``seed`` (redrawn until its guest bound fits)."""
+    focus = FOCUS_OPS[index % len(FOCUS_OPS)]
+    for attempt in range(1000):
+        d = _Draw(seed, index * 1000 + attempt)
+        text = _text(_raw(d, seed, index, focus))
+        scn = scenario_from_text(text, source=f"gen{seed}-{index:03d}.toml")
+        if guest_seconds_bound(scn) <= GUEST_BUDGET_S:
+            return scn
+    raise RuntimeError(f"scenario {index}: no draw within {GUEST_BUDGET_S} s")  # pragma: no cover
+
+
 def generate(n: int, seed: int) -> list[Scenario]:
     """``n`` validated random scenarios from ``seed`` (scenario i depends on (seed, i) only)."""
     if n < 1:
         raise ValueError(f"--n {n}: must be >= 1")
-    out = []
-    for i in range(n):
-        focus = FOCUS_OPS[i % len(FOCUS_OPS)]
-        for attempt in range(1000):
-            d = _Draw(seed, i * 1000 + attempt)
-            text = _text(_raw(d, seed, i, focus))
-            scn = scenario_from_text(text, source=f"gen{seed}-{i:03d}.toml")
-            if guest_seconds_bound(scn) <= GUEST_BUDGET_S:
-                break
-        else:  # pragma: no cover - the draws are sized so this does not happen
-            raise RuntimeError(f"scenario {i}: no draw within {GUEST_BUDGET_S} s")
-        out.append(scn)
-    return out
+    return [generate_one(seed, i) for i in range(n)]
 
 
 def _text(raw: dict[str, Any]) -> str:

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
+
+if TYPE_CHECKING:  # xarray is imported by whoever has a Dataset (keeps `import swaplab` light)
+    import xarray as xr
 
 from swaplab.errors import SwaplabError
 
@@ -32,6 +35,7 @@ __all__ = [
     "Variable",
     "provenance_attrs",
     "validate",
+    "write_netcdf",
 ]
 
 SCHEMA_VERSION = 1
@@ -112,7 +116,8 @@ def snapshot_name(var: str) -> str:
 
 def git_commit() -> str:
     """The commit of the swaplab checkout (with ``-dirty``), or ``unknown``."""
-    root = Path(__file__).resolve().parents[2]
+    from swaplab.paths import ROOT as root
+
     try:
         out = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty",
                               "--abbrev=40"], capture_output=True, text=True, timeout=5)
@@ -204,3 +209,22 @@ def annotate(ds: xr.Dataset) -> xr.Dataset:
     if "phase_end_time" in ds:
         ds["phase_end_time"].attrs.update(units="s", long_name="time of the phase's end")
     return ds
+
+
+def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write ``ds`` as netCDF (h5netcdf) atomically: to a temporary name in the same folder,
+    then renamed, so a reader never sees half a file.  One encoding for every dataset of the
+    schema: numeric arrays (not dimension coordinates) gzip level 6 with byte shuffle."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    enc: dict[str, Any] = {}
+    for name, var in ds.variables.items():
+        if var.dtype.kind in "fiu" and var.ndim >= 1 and var.size > 0 and name not in ds.dims:
+            enc[name] = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf", encoding=enc)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,6 +1,6 @@
 // swapwl: the guest's workload interpreter.  Runs a scenario's processes and phases exactly as
 // the model reads them (swaplab.scenario), from the line format written by
-// swaplab.capture.encode:
+// swaplab.capture.guest.encode_workload:
 //
 //   swaplab-workload 1          header
 //   seed <n> / thp <0|1>        settings
@@ -18,6 +18,7 @@
 // region: "last", "all" or "n<id>" (the most recent alloc with that name id).
 //
 // usage: swapwl <workload file> <cgroup dir> <snapshot file>
+//        swapwl --check <workload file>   parse only: print each op's line keyword, in order
 // The parent stays in the root cgroup; each process is a child that joins the cgroup.  At each
 // B line the child writes a trace_marker and blocks while the parent writes a snapshot line
 // (sample.h) "P<index> ..." to the snapshot file.  An OOM-killed process is recorded
@@ -40,6 +41,9 @@
 
 enum { O_ALLOC, O_TOUCH, O_READBACK, O_PAGEOUT, O_UNMAP, O_RACE, O_FORK, O_SLEEP, O_SET,
        O_REPEAT, O_END, O_B, O_P, O_X };
+static const char *const opname[] = {  // the line keyword of each O_* (--check prints it)
+  "alloc", "touch", "readback", "pageout", "unmap", "race_unmap", "fork_touch", "sleep", "set",
+  "repeat", "end", "B", "P", "X"};
 typedef struct {
   int op, region, ival, ival2; // region: -1 last, -2 all, >=0 name id
   double dval;
@@ -382,7 +386,16 @@ static void settle(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) { fprintf(stderr, "usage: swapwl <workload> <cgroup dir> <snapshot file>\n"); return 2; }
+  if (argc == 3 && !strcmp(argv[1], "--check")) {  // parse only, run nothing
+    load(argv[2]);
+    for (long k = 0; k < nops; k++) printf("%s\n", opname[ops[k].op]);
+    return 0;
+  }
+  if (argc != 4) {
+    fprintf(stderr, "usage: swapwl <workload> <cgroup dir> <snapshot file>\n"
+                    "       swapwl --check <workload>\n");
+    return 2;
+  }
   t0 = mono_now();
   load(argv[1]);
   cgdir = argv[2];

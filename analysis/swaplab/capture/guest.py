@@ -13,13 +13,13 @@ import hashlib
 import io
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from swaplab.capture.host import run_command
 from swaplab.capture.kernels import KERNELS_DIR, CaptureError, KernelImage, _locked, cache_dir
-from swaplab.scenario import MIB_PAGES, Phase, Scenario
+from swaplab.scenario import MIB_PAGES, SETTABLE_KEYS, Phase, Scenario
 
 __all__ = ["check_runnable", "encode_workload", "guest_name", "run_conf", "base_initramfs",
            "run_cpio", "GUEST_DIR"]
@@ -38,13 +38,6 @@ TRACE_MODES = ("none", "events", "kprobes")
 def _limit_bytes(value: Any) -> str:
     """A memcg limit in MiB ('max' or a number) as the cgroup file wants it."""
     return "max" if value == "max" else str(int(round(float(value) * (1 << 20))))
-
-
-_SET_FILES = {
-    "memcg.memory_max_mib": "memory.max",
-    "memcg.swap_max_mib": "memory.swap.max",
-    "memcg.swap_high_mib": "memory.swap.high",
-}
 
 
 def _region(value: str, names: dict[str, int]) -> str:
@@ -71,7 +64,7 @@ def _encode_phase(ph: Phase, names: dict[str, int], out: list[str]) -> None:
         out.append(f"sleep {float(p['seconds'])!r}")
     elif ph.op == "set":
         for key, value in p.items():
-            out.append(f"set {_SET_FILES[key]} {_limit_bytes(value)}")
+            out.append(f"set {SETTABLE_KEYS[key].cgroup_file} {_limit_bytes(value)}")
     elif ph.op == "repeat":
         out.append(f"repeat {p['times']}")
         for sub in ph.phases:
@@ -182,14 +175,8 @@ def run_cpio(files: dict[str, str]) -> bytes:
 
 
 def _compile(src: str, out: Path) -> None:
-    cmd = ["gcc", *CFLAGS, "-o", str(out), str(GUEST_DIR / src)]
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise CaptureError("gcc not found: run `make sysdeps` (needs gcc, libc6-dev)") from None
-    if res.returncode != 0:
-        err = (res.stderr.strip().splitlines() or ["?"])[0]
-        raise CaptureError(f"building guest {src} failed: {err}")
+    run_command(["gcc", *CFLAGS, "-o", str(out), str(GUEST_DIR / src)],
+                f"building guest {src} (gcc, libc6-dev)")
 
 
 def _busybox() -> Path:

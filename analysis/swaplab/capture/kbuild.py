@@ -1,4 +1,4 @@
-"""Build patched kernels from Debian's kernel source (issue 5: policies on real kernels).
+"""Build patched kernels from Debian's kernel source: policies on real kernels.
 
 A built kernel is named ``<base>+<patch>[+debug]``: ``6.1+hugh-scan`` is Debian's
 linux-source-6.1 with ``kernels/patches/6.1/hugh-scan.patch``; ``6.1+none`` is the same source
@@ -29,8 +29,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from swaplab.capture.kernels import sha256_file
+from swaplab.capture.host import (
+    AptClient,
+    KernelImage,
+    cache_dir,
+    last_error_line,
+    run_command,
+    sha256_file,
+)
 from swaplab.errors import SwaplabError
+from swaplab.paths import KERNELS, ROOT
 
 __all__ = [
     "KbuildError",
@@ -47,8 +55,7 @@ __all__ = [
     "policy_counters",
 ]
 
-REPO = Path(__file__).resolve().parents[3]
-KERNELS_DIR = REPO / "kernels"
+KERNELS_DIR = KERNELS
 CONFIGS_DIR = KERNELS_DIR / "configs"
 PATCHES_DIR = KERNELS_DIR / "patches"
 ARCH = "x86_64"
@@ -174,9 +181,7 @@ def build_key(spec: KernelSpec) -> str:
 
 def cache_root() -> Path:
     """``$SWAPLAB_CACHE/kbuild`` or ``~/.cache/swaplab/kbuild``."""
-    root = os.environ.get("SWAPLAB_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "swaplab"
-    return base / "kbuild"
+    return cache_dir() / "kbuild"
 
 
 def build_dir(spec: KernelSpec) -> Path:
@@ -198,37 +203,6 @@ class Progress:
             print(f"[kbuild {self.label} {dt:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
-def _run(cmd: list[str], what: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-         log: Path | None = None, stdin_path: Path | None = None) -> str:
-    """Run ``cmd``; on failure raise a one-line :class:`KbuildError` with the last output line."""
-    full_env = {**os.environ, **(env or {})}
-    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, env=full_env, stdin=stdin, capture_output=True,
-                              text=True, errors="replace")
-    except FileNotFoundError as exc:
-        raise KbuildError(f"{what}: command not found: {cmd[0]} (run `make sysdeps` as root)"
-                          ) from exc
-    finally:
-        if stdin_path:
-            stdin.close()
-    out = proc.stdout + proc.stderr
-    if log:
-        with open(log, "a") as fh:
-            fh.write(f"$ {' '.join(cmd)}\n{out}\n")
-    if proc.returncode != 0:
-        last = _last_line(out)
-        where = f" (log: {log})" if log else ""
-        raise KbuildError(f"{what} failed (exit {proc.returncode}): {last}{where}")
-    return out
-
-
-def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if re.search(r"error|Error|FAILED|failed|No such", ln)]
-    return (errors or lines or ["no output"])[-1][:300]
-
-
 # ----------------------------------------------------------------------------- source package
 
 def fetch_source(base: str, progress: Progress) -> Path:
@@ -243,10 +217,12 @@ def fetch_source(base: str, progress: Progress) -> Path:
     pkg = f"{src['package']}={src['version']}"
     with tempfile.TemporaryDirectory(dir=dest_dir) as tmp:
         try:
-            _run(["apt-get", "download", "-q", pkg], "apt-get download", cwd=Path(tmp))
+            run_command(["apt-get", "download", "-q", pkg], "apt-get download", cwd=Path(tmp),
+                        error=KbuildError)
         except KbuildError:
             progress("host apt lists lack it; using a private sources list")
-            _apt_private(src, Path(tmp))
+            AptClient(cache_root() / "apt", src["apt_sources"], error=KbuildError).download(
+                src["package"], src["version"], Path(tmp))
         got = list(Path(tmp).glob("*.deb"))
         if len(got) != 1:
             raise KbuildError(f"apt-get download {pkg} produced {len(got)} .deb files")
@@ -256,18 +232,6 @@ def fetch_source(base: str, progress: Progress) -> Path:
                               f"{src['sha256']} in {CONFIGS_DIR / 'sources.toml'}")
         os.replace(got[0], deb)
     return deb
-
-
-def _apt_private(src: dict[str, Any], workdir: Path) -> None:
-    """``apt-get download`` through a private sources list and lists dir (host apt untouched)."""
-    apt = cache_root() / "apt"
-    (apt / "lists" / "partial").mkdir(parents=True, exist_ok=True)
-    (apt / "sources.list").write_text("\n".join(src["apt_sources"]) + "\n")
-    opts = [f"-oDir::Etc::SourceList={apt / 'sources.list'}", "-oDir::Etc::SourceParts=/dev/null",
-            f"-oDir::State::Lists={apt / 'lists'}"]
-    _run(["apt-get", *opts, "update", "-q"], "apt-get update (private lists)")
-    _run(["apt-get", *opts, "download", "-q", f"{src['package']}={src['version']}"],
-         f"apt-get download {src['package']}={src['version']} (private lists)", cwd=workdir)
 
 
 def source_tarball(base: str, progress: Progress) -> Path:
@@ -286,7 +250,8 @@ def source_tarball(base: str, progress: Progress) -> Path:
         dpkg.wait()
     if dpkg.returncode or tar.returncode:
         tmp.unlink(missing_ok=True)
-        raise KbuildError(f"cannot extract {src['tarball']} from {deb}: {_last_line(tar.stderr)}")
+        raise KbuildError(f"cannot extract {src['tarball']} from {deb}: "
+                          f"{last_error_line(tar.stderr)}")
     os.replace(tmp, tarball)
     return tarball
 
@@ -301,8 +266,8 @@ def pristine_tree(base: str, progress: Progress) -> Path:
     progress(f"unpacking {tarball.name}")
     tmp = Path(tempfile.mkdtemp(dir=tree.parent, prefix=".unpack-"))
     try:
-        _run(["tar", "-xJf", str(tarball), "--strip-components=1", "-C", str(tmp)],
-             f"unpacking {tarball.name}")
+        run_command(["tar", "-xJf", str(tarball), "--strip-components=1", "-C", str(tmp)],
+                    f"unpacking {tarball.name}", error=KbuildError)
         shutil.rmtree(tree, ignore_errors=True)
         os.replace(tmp, tree)
     finally:
@@ -337,7 +302,7 @@ def check_patch_applies(patch: Path, tree: Path) -> None:
                 failed.append(f"{current} hunk #{m.group(1)} (line {m.group(2)})")
             elif re.search(r"can't find|No such file|Reversed|malformed", line):
                 failed.append(f"{current}: {line.strip()}")
-        detail = ", ".join(dict.fromkeys(failed)) or _last_line(out)
+        detail = ", ".join(dict.fromkeys(failed)) or last_error_line(out)
         raise KbuildError(f"patch {patch.name} does not apply to {tree.name}: failed "
                           f"{detail[:300]}; rebase it on the pinned source "
                           f"(kernels/configs/sources.toml)")
@@ -346,8 +311,9 @@ def check_patch_applies(patch: Path, tree: Path) -> None:
 def extract_files(tarball: Path, files: list[str], dest: Path) -> None:
     """Extract just ``files`` (tree-relative) from the source tarball into ``dest``."""
     top = _tar_top(tarball)
-    _run(["tar", "-xJf", str(tarball), "-C", str(dest), "--strip-components=1",
-          *[f"{top}/{f}" for f in files]], f"extracting {len(files)} files from {tarball.name}")
+    run_command(["tar", "-xJf", str(tarball), "-C", str(dest), "--strip-components=1",
+                 *[f"{top}/{f}" for f in files]],
+                f"extracting {len(files)} files from {tarball.name}", error=KbuildError)
 
 
 def _tar_top(tarball: Path) -> str:
@@ -411,11 +377,11 @@ def configure(tree: Path, frags: list[Path], outdir: Path | None = None,
     if outdir is not None:
         make.append(f"O={outdir}")
     obj = outdir if outdir is not None else tree
-    _run([*make, "tinyconfig"], "make tinyconfig", log=log)
-    _run(["scripts/kconfig/merge_config.sh", "-m", "-O", str(obj), str(obj / ".config"),
-          *[str(f) for f in frags]], "merge_config.sh", cwd=tree, log=log,
-         env={"ARCH": ARCH})
-    _run([*make, "olddefconfig"], "make olddefconfig", log=log)
+    run_command([*make, "tinyconfig"], "make tinyconfig", log=log, error=KbuildError)
+    run_command(["scripts/kconfig/merge_config.sh", "-m", "-O", str(obj), str(obj / ".config"),
+                 *[str(f) for f in frags]], "merge_config.sh", cwd=tree, log=log,
+                env={"ARCH": ARCH}, error=KbuildError)
+    run_command([*make, "olddefconfig"], "make olddefconfig", log=log, error=KbuildError)
     check_config(obj / ".config", frags)
     return obj / ".config"
 
@@ -488,7 +454,7 @@ def _make_bzimage(tree: Path, jobs: int, env: dict[str, str], log: Path,
                 last = time.monotonic()
         rc = proc.wait()
     if rc != 0:
-        raise KbuildError(f"make bzImage failed (exit {rc}): {_last_line(chr(10).join(tail))} "
+        raise KbuildError(f"make bzImage failed (exit {rc}): {last_error_line(chr(10).join(tail))} "
                           f"(log: {log})")
     progress(f"make bzImage: done, {n_obj} objects")
 
@@ -511,11 +477,12 @@ def build_kernel(spec: KernelSpec, jobs: int | None = None, force: bool = False,
     tree, log = out / "linux", out / "build.log"
     t0 = time.monotonic()
     progress(f"copying source tree to {tree}")
-    _run(["cp", "-a", "--reflink=auto", str(pristine), str(tree)], "copying the source tree")
+    run_command(["cp", "-a", "--reflink=auto", str(pristine), str(tree)],
+                "copying the source tree", error=KbuildError)
     if patch:
-        progress(f"applying {patch.relative_to(REPO)}")
-        _run(["patch", "-p1", "--batch", "--forward", "-d", str(tree), "-i", str(patch)],
-             f"applying {patch.name}", log=log)
+        progress(f"applying {patch.relative_to(ROOT)}")
+        run_command(["patch", "-p1", "--batch", "--forward", "-d", str(tree), "-i", str(patch)],
+                    f"applying {patch.name}", log=log, error=KbuildError)
     progress("configuring: tinyconfig + " + " + ".join(f.name for f in fragment_paths(spec))
              + " + olddefconfig")
     dotconfig = configure(tree, fragment_paths(spec), log=log)
@@ -526,9 +493,9 @@ def build_kernel(spec: KernelSpec, jobs: int | None = None, force: bool = False,
     progress(f"make -j{jobs} bzImage (CC='ccache gcc', nice 10); a cold build takes ~5 min "
              f"on 2 cores")
     _make_bzimage(tree, jobs, env, log, progress)
-    release = _run(["make", "-s", "-C", str(tree), f"ARCH={ARCH}",
-                    f"LOCALVERSION={spec.localversion}", "kernelrelease"],
-                   "make kernelrelease").strip().splitlines()[-1]
+    release = run_command(["make", "-s", "-C", str(tree), f"ARCH={ARCH}",
+                           f"LOCALVERSION={spec.localversion}", "kernelrelease"],
+                          "make kernelrelease", error=KbuildError).stdout.strip().splitlines()[-1]
     shutil.copy2(tree / "arch" / "x86" / "boot" / "bzImage", out / "bzImage")
     shutil.copy2(tree / "System.map", out / "System.map")
     shutil.copy2(dotconfig, out / "config")
@@ -597,8 +564,6 @@ def resolve_built_kernel(name: str) -> Any:
             cmd += " --debug"
         raise KbuildError(f"kernel {name!r} is not built for the current config and patch; "
                           f"run `{cmd}` (about 5 min)")
-    from swaplab.capture.kernels import KernelImage
-
     return KernelImage(name=built.name, release=built.release, vmlinuz=built.bzimage,
                        modules=(), system_map=built.system_map, config=built.config,
                        provenance=provenance(built))
@@ -706,13 +671,3 @@ def dmesg_splats(text: str) -> list[str]:
     """Lines of a guest's dmesg that report a kernel bug (lockdep, DEBUG_VM, ...)."""
     pattern = re.compile("|".join(SPLAT_PATTERNS))
     return [line.strip() for line in text.splitlines() if pattern.search(line)]
-
-
-def capture_dmesgs(scenario_name: str, kernel_name: str) -> list[Path]:
-    """The guest dmesg files of every cached repeat of a capture (``swaplab capture``)."""
-    from swaplab.capture.run import runs_dir
-    from swaplab.scenario import load_scenario
-
-    scn = load_scenario(scenario_name)
-    pattern = f"{scn.name}-{scn.sha256[:12]}-{kernel_name.replace('+', '_')}-*/r*/raw/**/dmesg.txt"
-    return sorted(runs_dir().glob(pattern))

@@ -13,23 +13,29 @@ Cache: ``$SWAPLAB_CACHE`` (default ``~/.cache/swaplab``); kernels live in ``<cac
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import lzma
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tomllib
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swaplab.errors import SwaplabError
+from swaplab.capture.host import (  # noqa: F401 - CaptureError, KernelImage re-exported
+    AptClient,
+    CaptureError,
+    KernelImage,
+    cache_dir,
+    run_command,
+    sha256_file,
+    version_key,
+)
+from swaplab.capture.kbuild import resolve_built_kernel
+from swaplab.paths import KERNELS
 
 __all__ = [
     "CaptureError",
@@ -41,63 +47,12 @@ __all__ = [
     "resolve_kernel",
 ]
 
-KERNELS_DIR = Path(__file__).resolve().parents[3] / "kernels"
+KERNELS_DIR = KERNELS
 MANIFEST = "kernel.json"  # written last: its presence marks a complete unpacked kernel
-
-# Debian suites the private sources list reaches (kernels in -security/-updates too).
-APT_SUITES = {
-    "http://deb.debian.org/debian": [
-        "bookworm", "bookworm-updates", "trixie", "trixie-updates", "sid"],
-    "http://deb.debian.org/debian-security": ["bookworm-security", "trixie-security"],
-}
-KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
-
-
-class CaptureError(SwaplabError, RuntimeError):
-    """A kernel capture could not be made (fetch, boot, panic, timeout, truncated output)."""
 
 
 class KernelFallbackWarning(UserWarning):
     """A pinned kernel package is gone from the archive; a newer one of the series is used."""
-
-
-@dataclass(frozen=True)
-class KernelImage:
-    """A bootable kernel and what the guest needs to load for it.
-
-    ``modules`` are the ``.ko`` files to insmod in this order (empty when everything needed is
-    built in); ``system_map`` is a kallsyms-like symbol list if known; ``provenance`` is
-    recorded in every dataset (packages + sha256, or source version / config / patch hashes).
-    """
-
-    name: str
-    release: str
-    vmlinuz: Path
-    modules: tuple[Path, ...] = ()
-    system_map: Path | None = None
-    config: Path | None = None
-    builtin_modules: tuple[str, ...] = ()
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    def package_attr(self) -> str:
-        """Packages as ``name=version`` joined by spaces (dataset attr ``kernel_package``)."""
-        pk = self.provenance.get("packages", [])
-        if pk:
-            return " ".join(f"{p['package']}={p['version']}" for p in pk)
-        return str(self.provenance.get("source", self.name))
-
-    def sha256_attr(self) -> str:
-        """Package sha256s joined by spaces, or the build hash (``kernel_package_sha256``)."""
-        pk = self.provenance.get("packages", [])
-        if pk:
-            return " ".join(p["sha256"] for p in pk)
-        return str(self.provenance.get("sha256", self.provenance.get("build_hash", "")))
-
-
-def cache_dir() -> Path:
-    """Root of swaplab's caches: ``$SWAPLAB_CACHE`` or ``~/.cache/swaplab``."""
-    env = os.environ.get("SWAPLAB_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "swaplab"
 
 
 def kernels_dir() -> Path:
@@ -125,11 +80,6 @@ def resolve_kernel(name: str, *, fetch: bool = True) -> KernelImage:
     Raises :class:`CaptureError` for an unknown name or a failed fetch.
     """
     if "+" in name:
-        try:
-            from swaplab.capture.kbuild import resolve_built_kernel
-        except ImportError as exc:
-            raise CaptureError(f"kernel {name!r}: built kernels are not available "
-                               f"({exc}); allowed: {_allowed_names()}") from None
         return resolve_built_kernel(name)
     spec = _versions().get(name)
     if spec is None:
@@ -164,100 +114,8 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _run(cmd: list[str], what: str, **kw: Any) -> subprocess.CompletedProcess[str]:
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    except FileNotFoundError:
-        raise CaptureError(f"{what}: command {cmd[0]!r} not found (run `make sysdeps` as "
-                           "root)") from None
-    if out.returncode != 0:
-        last = (out.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise CaptureError(f"{what}: {' '.join(cmd[:2])} failed (rc {out.returncode}): {last}")
-    return out
-
-
-class _Apt:
-    """apt-get/apt-cache with a private sources list, lists folder and package cache."""
-
-    def __init__(self, base: Path):
-        self.base = base
-        (base / "lists" / "partial").mkdir(parents=True, exist_ok=True)
-        (base / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-        lines = [f"deb [signed-by={KEYRING}] {url} {suite} main"
-                 for url, suites in APT_SUITES.items() for suite in suites]
-        (base / "sources.list").write_text("\n".join(lines) + "\n")
-        self.opts = [
-            f"-oDir::Etc::SourceList={base / 'sources.list'}",
-            "-oDir::Etc::SourceParts=/dev/null",
-            f"-oDir::State::Lists={base / 'lists'}",
-            f"-oDir::Cache={base}",
-            f"-oDir::Cache::archives={base / 'archives'}",
-            "-oAPT::Architecture=amd64",
-            "-oAcquire::Languages=none",
-            "-oDebug::NoLocking=1",
-        ]
-        self.updated = False
-
-    def update(self) -> None:
-        if not self.updated:
-            _run(["apt-get", *self.opts, "update", "-qq"], "apt-get update (private lists)",
-                 timeout=600)
-            self.updated = True
-
-    def show(self, package: str, version: str | None = None) -> dict[str, str] | None:
-        """The Packages record of ``package`` (a given version, else the candidate)."""
-        target = f"{package}={version}" if version else package
-        out = subprocess.run(["apt-cache", *self.opts, "show", target],
-                             capture_output=True, text=True)
-        if out.returncode != 0 or not out.stdout.strip():
-            return None
-        records = [_parse_record(r) for r in out.stdout.strip().split("\n\n")]
-        records = [r for r in records if r.get("Package") == package]
-        if version:
-            records = [r for r in records if r.get("Version") == version]
-        if not records:
-            return None
-        return max(records, key=lambda r: _vkey(r["Version"]))
-
-    def names(self, regex: str) -> list[str]:
-        out = _run(["apt-cache", *self.opts, "pkgnames"], "apt-cache pkgnames")
-        pat = re.compile(regex)
-        return [n for n in out.stdout.split() if pat.match(n)]
-
-    def download(self, package: str, version: str, dest: Path) -> Path:
-        dest.mkdir(parents=True, exist_ok=True)
-        _run(["apt-get", *self.opts, "download", "-qq", f"{package}={version}"],
-             f"apt-get download {package}={version}", cwd=dest, timeout=1800)
-        debs = sorted(dest.glob(f"{package}_*.deb"))
-        if not debs:
-            raise CaptureError(f"apt-get download {package}={version}: no .deb in {dest}")
-        return debs[-1]
-
-
-def _parse_record(text: str) -> dict[str, str]:
-    rec = {}
-    for line in text.splitlines():
-        if line and not line[0].isspace() and ":" in line:
-            k, _, v = line.partition(":")
-            rec[k] = v.strip()
-    return rec
-
-
-def _vkey(version: str) -> tuple[Any, ...]:
-    """A sort key for Debian versions of one series (digits compare as numbers)."""
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", version))
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 of a file, streamed (package pins, build outputs, shipped traces)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _plan(name: str, spec: dict[str, Any], apt: _Apt) -> tuple[str, list[dict[str, str]], bool]:
+def _plan(name: str, spec: dict[str, Any], apt: AptClient
+          ) -> tuple[str, list[dict[str, str]], bool]:
     """(release, [{package, version, sha256}], fell_back) for the pinned or newest kernel."""
     pins = spec["pin"]
     if all(apt.show(p["package"], p["version"]) for p in pins):
@@ -267,7 +125,7 @@ def _plan(name: str, spec: dict[str, Any], apt: _Apt) -> tuple[str, list[dict[st
         m = re.match(spec["fallback"], pkg)
         rec = apt.show(pkg)
         if m and rec:
-            candidates.append((_vkey(rec["Version"]), m.group("release")))
+            candidates.append((version_key(rec["Version"]), m.group("release")))
     if not candidates:
         raise CaptureError(f"kernel {name!r}: pinned {spec['release']} is gone from the archive "
                            f"and nothing matches {spec['fallback']!r}")
@@ -284,7 +142,7 @@ def _plan(name: str, spec: dict[str, Any], apt: _Apt) -> tuple[str, list[dict[st
 
 def _fetch(name: str, spec: dict[str, Any], root: Path) -> KernelImage:
     """Download, verify, unpack and index one Debian kernel; write its manifest last."""
-    apt = _Apt(cache_dir() / "apt")
+    apt = AptClient(cache_dir() / "apt")
     apt.update()
     release, packages, fell_back = _plan(name, spec, apt)
     if fell_back:
@@ -307,7 +165,7 @@ def _fetch(name: str, spec: dict[str, Any], root: Path) -> KernelImage:
         if got != p["sha256"]:
             raise CaptureError(f"{deb.name}: sha256 {got} does not match the pinned "
                                f"{p['sha256']}")
-        _run(["dpkg-deb", "-x", str(deb), str(unpacked)], f"dpkg-deb -x {deb.name}")
+        run_command(["dpkg-deb", "-x", str(deb), str(unpacked)], f"dpkg-deb -x {deb.name}")
         deb.unlink()  # keep the cache small: the unpacked tree is what we use
     return _index(name, release, dest, packages, fell_back, spec)
 
@@ -333,7 +191,7 @@ def _index(name: str, release: str, dest: Path, packages: list[dict[str, str]],
            fell_back: bool, spec: dict[str, Any]) -> KernelImage:
     unpacked = dest / "root"
     base = _modules_base(unpacked, release)
-    _run(["depmod", "-b", str(base), release], f"depmod -b {base} {release}")
+    run_command(["depmod", "-b", str(base), release], f"depmod -b {base} {release}")
     vmlinuz = _find(unpacked, release, "vmlinuz")
     if vmlinuz is None:
         raise CaptureError(f"kernel {release}: no vmlinuz in the unpacked packages")
@@ -342,7 +200,7 @@ def _index(name: str, release: str, dest: Path, packages: list[dict[str, str]],
     order: list[str] = []
     builtin: list[str] = []
     for mod in spec["modules"]:
-        out = _run(["modprobe", "-d", str(base), "-S", release, "--show-depends", mod],
+        out = run_command(["modprobe", "-d", str(base), "-S", release, "--show-depends", mod],
                    f"modprobe --show-depends {mod} ({release})")
         for line in out.stdout.splitlines():
             kind, _, rest = line.partition(" ")
@@ -383,7 +241,7 @@ def _decompress(src: Path, target: Path) -> None:
     if src.suffix == ".xz":
         target.write_bytes(lzma.decompress(src.read_bytes()))
     elif src.suffix == ".zst":
-        _run(["zstd", "-qdf", str(src), "-o", str(target)], f"zstd -d {src.name}")
+        run_command(["zstd", "-qdf", str(src), "-o", str(target)], f"zstd -d {src.name}")
     else:
         shutil.copyfile(src, target)
 

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -25,9 +24,9 @@ from swaplab.capture.kernels import CaptureError, KernelImage, cache_dir, resolv
 from swaplab.capture.parse import KERNEL_EXTRA, ORPHANS_METHOD, TIME_GRID, parse_run
 from swaplab.capture.qemu import qemu_version, run_guest
 from swaplab.scenario import Scenario, scenario_from_text
-from swaplab.schema import annotate, provenance_attrs, utc_now, validate
+from swaplab.schema import annotate, provenance_attrs, utc_now, validate, write_netcdf
 
-__all__ = ["assemble", "capture", "capture_repeat", "RepeatResult", "runs_dir"]
+__all__ = ["assemble", "capture", "capture_dmesgs", "capture_repeat", "RepeatResult", "runs_dir"]
 
 
 def runs_dir() -> Path:
@@ -45,10 +44,24 @@ class RepeatResult:
     cached: bool = False
 
 
+def _key_prefix(scn: Scenario, kernel_name: str) -> str:
+    """The start of a capture's run-directory name: scenario, its hash, the kernel name."""
+    return f"{scn.name}-{scn.sha256[:12]}-{kernel_name.replace('+', '_')}-"
+
+
 def _key(scn: Scenario, kernel: KernelImage, trace: str, sample_ms: int) -> str:
     safe_release = kernel.release.replace("+", "_")
-    return f"{scn.name}-{scn.sha256[:12]}-{kernel.name.replace('+', '_')}-{safe_release}-" \
-           f"{trace}-{sample_ms}ms-g{guest_hash()}"
+    return _key_prefix(scn, kernel.name) + \
+        f"{safe_release}-{trace}-{sample_ms}ms-g{guest_hash()}"
+
+
+def capture_dmesgs(scenario_name: str, kernel_name: str) -> list[Path]:
+    """The guest dmesg files of every cached repeat of a capture (``swaplab capture``), for
+    :func:`swaplab.capture.kbuild.dmesg_splats`."""
+    from swaplab.scenario import load_scenario
+
+    prefix = _key_prefix(load_scenario(scenario_name), kernel_name)
+    return sorted(p for d in runs_dir().glob(prefix + "*") for p in d.glob("r*/raw/**/dmesg.txt"))
 
 
 def capture_repeat(scenario_text: str, kernel_name: str, repeat: int, trace: str,
@@ -71,9 +84,7 @@ def capture_repeat(scenario_text: str, kernel_name: str, repeat: int, trace: str
     meta = json.loads((rdir / "raw" / "run.json").read_text())
     ds.attrs["qemu_cmdline"] = meta["qemu_cmdline"].replace(str(rdir / "raw"), "<run>")
     ds.attrs["qemu_version"] = meta["qemu_version"]
-    tmp = rdir / "repeat.nc.part"
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    tmp.rename(parsed)
+    write_netcdf(ds, parsed)
     (rdir / "failed.txt").unlink(missing_ok=True)
     if not keep_raw and (rdir / "raw" / "trace.txt").exists():
         (rdir / "raw" / "trace.txt").unlink()
@@ -205,16 +216,3 @@ def clear_cache_for(scn: Scenario, kernel_name: str, trace: str, sample_ms: int)
     """Forget cached repeats of one capture (``--fresh``)."""
     kernel = resolve_kernel(kernel_name)
     shutil.rmtree(runs_dir() / _key(scn, kernel, trace, sample_ms), ignore_errors=True)
-
-
-def write_netcdf(ds: xr.Dataset, path: Path) -> Path:
-    """Write compressed netCDF atomically (temporary name, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    enc: dict[str, Any] = {}
-    for name, var in ds.variables.items():
-        if var.dtype.kind in "fiu" and var.ndim >= 1 and name not in ds.dims:
-            enc[name] = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
-    tmp = path.with_name(path.name + ".part")
-    ds.to_netcdf(tmp, engine="h5netcdf", encoding=enc)
-    tmp.rename(path)
-    return path

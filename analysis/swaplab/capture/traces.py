@@ -32,9 +32,9 @@ from swaplab.capture.run import (
     assemble,
     capture_repeat,
     clear_cache_for,
-    write_netcdf,
 )
 from swaplab.scenario import Scenario, load_scenario, standard_scenarios
+from swaplab.schema import write_netcdf
 
 __all__ = ["capture_set", "capture_standard_set", "read_manifest", "summarize", "MANIFEST_NAME"]
 

@@ -1,4 +1,4 @@
-"""``swaplab kernel build|list``: patched kernels built from Debian source (issue 5)."""
+"""``swaplab kernel build|list``: patched kernels built from Debian source."""
 
 from __future__ import annotations
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 HELP = "simulate a scenario in the Numba model under a policy; write compressed netCDF"
@@ -35,25 +34,11 @@ def _parse_knobs(items: list[str]) -> dict[str, str]:
     return out
 
 
-def write_netcdf(ds, path: Path) -> None:  # noqa: ANN001
-    """Write ``ds`` compressed (h5netcdf) to a temporary name, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    enc = {v: {"zlib": True, "complevel": 4} for v in ds.data_vars
-           if ds[v].dtype.kind in "iuf"}
-    try:
-        ds.to_netcdf(tmp, engine="h5netcdf", encoding=enc)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the verb."""
     from swaplab.model import KNOBS, PRESETS, simulate
     from swaplab.model.errors import ModelError
+    from swaplab.schema import write_netcdf
 
     if args.list_policies:
         for name, pol in PRESETS.items():

@@ -67,10 +67,15 @@ K_MEMCG_ACCOUNTING = 38
 K_PHASE_PAUSE_S = 39
 K_CPU_MUNMAP = 40
 K_PROC_CHARGE = 41
-K_SCAN_WAIT_WB = 42
-K_ALLOC_RECLAIM_DIRECT = 43
-K_WP_FREE_SWAP = 44
-N_KNOBS = 45
+K_IO_JITTER = 42
+K_IO_REORDER = 43
+K_SCHED_JITTER_US = 44
+K_PHASE_SPEED_JITTER = 45
+K_SCAN_WAIT_WB = 46
+K_ALLOC_RECLAIM_DIRECT = 47
+K_WP_FREE_SWAP = 48
+N_KNOBS = 49
+K_SPEED = N_KNOBS  # not a knob: the current op row's speed factor (phase_speed_jitter)
 KNOB_ORDER = (
     "era", "slots_cache", "slots_cache_free", "alloc_reclaim", "alloc_full_cluster_reclaim",
     "swap_full_memcg", "zap_lock", "zap_wait_writeback", "trylock_fail_p", "readahead",
@@ -80,8 +85,9 @@ KNOB_ORDER = (
     "cpu_swapfault_ns", "cpu_pageout_ns", "cpu_scan_ns", "cpu_zap_ns", "io_latency_us",
     "fast_write_mib_s", "fast_read_mib_s", "jitter", "kernel_reserved_mib",
     "sample_interval_s", "check_invariants", "max_sim_s", "io_burst_s", "memcg_accounting",
-    "phase_pause_s", "cpu_munmap_ns", "proc_charge_pages", "scan_wait_writeback",
-    "alloc_reclaim_direct", "wp_free_swap",
+    "phase_pause_s", "cpu_munmap_ns", "proc_charge_pages", "io_jitter", "io_reorder",
+    "sched_jitter_us", "phase_speed_jitter", "scan_wait_writeback", "alloc_reclaim_direct",
+    "wp_free_swap",
 )  # the K_* indices above, by name
 VAR_ORDER = (
     "swap_total", "swap_used", "swap_cached", "swap_orphans", "memcg_current",
@@ -91,11 +97,31 @@ VAR_ORDER = (
     "policy_freed", "lock_wait_us",
 )  # the V_* indices below, by name
 
-# choice codes
+# choice codes: a choice knob's value is its index in the knob's choices= tuple
+# (swaplab.model.policies.Knob.encode); CHOICE_CODES ties each code to its choice (a test checks)
+LOCK_TRYLOCK, LOCK_SLEEP = 0, 1  # zap_lock, scan_lock: trylock_page / lock_page
+SWAPIN_FREE_SWAP_FULL, SWAPIN_FREE_ALWAYS = 0, 1
+ANON_FULL_NEVER, ANON_FULL_SWAPCACHE_ONLY = 0, 1
 TRIG_OFF, TRIG_REALLY_FULL, TRIG_HALF, TRIG_DEVICE_FULL = 0, 1, 2, 3
+WHEN_SYNC, WHEN_ASYNC = 0, 1
 WHAT_SWAP_MAP, WHAT_FULL_CLUSTERS, WHAT_LRU = 0, 1, 2
 ACCT_V2, ACCT_V1_MEMSW = 0, 1
 SWB_NEVER, SWB_EACH, SWB_IF_NONE = 0, 1, 2  # scan_wait_writeback
+CHOICE_CODES = {
+    "era": {"2.6.30": sm.ERA_2630, "2.6.31": sm.ERA_2631, "2.6.33": sm.ERA_2633},
+    "zap_lock": {"trylock": LOCK_TRYLOCK, "lock": LOCK_SLEEP},
+    "swapin_free": {"swap_full": SWAPIN_FREE_SWAP_FULL, "always": SWAPIN_FREE_ALWAYS},
+    "anon_scan_when_full": {"never": ANON_FULL_NEVER,
+                            "swapcache_only": ANON_FULL_SWAPCACHE_ONLY},
+    "scan_trigger": {"off": TRIG_OFF, "really_full": TRIG_REALLY_FULL, "half_full": TRIG_HALF,
+                     "device_full": TRIG_DEVICE_FULL},
+    "scan_when": {"sync": WHEN_SYNC, "async": WHEN_ASYNC},
+    "scan_what": {"swap_map": WHAT_SWAP_MAP, "full_clusters": WHAT_FULL_CLUSTERS,
+                  "lru_swapcache": WHAT_LRU},
+    "scan_lock": {"trylock": LOCK_TRYLOCK, "lock": LOCK_SLEEP},
+    "memcg_accounting": {"v2": ACCT_V2, "v1_memsw": ACCT_V1_MEMSW},
+    "scan_wait_writeback": {"never": SWB_NEVER, "each": SWB_EACH, "if_none_freed": SWB_IF_NONE},
+}  # knob -> {choice: code}
 # which memcg counter a new page would push over its limit (res_counter_charge fail_res)
 LIM_NONE, LIM_RES, LIM_MEMSW = 0, 1, 2
 
@@ -310,11 +336,22 @@ def rng_uniform(rng):
 
 @jit
 def cost(st, base_ns):
-    """A CPU cost with the jitter knob applied (ns)."""
+    """A CPU cost at the current op row's speed, with the jitter knob applied (ns)."""
     j = st.k[K_JITTER]
-    if j > 0.0 and base_ns > 0.0:
-        return np.int64(base_ns * (1.0 + j * (2.0 * rng_uniform(st.rng) - 1.0)))
-    return np.int64(base_ns)
+    b = base_ns * st.k[K_SPEED]
+    if j > 0.0 and b > 0.0:
+        return np.int64(b * (1.0 + j * (2.0 * rng_uniform(st.rng) - 1.0)))
+    return np.int64(b)
+
+
+@jit
+def sched_delay(st):
+    """A racing thread's random wait before its next step: U(0, sched_jitter_us) (ns).
+    No draw when the knob is 0."""
+    j = st.k[K_SCHED_JITTER_US]
+    if j > 0.0:
+        return np.int64(j * 1000.0 * rng_uniform(st.rng))
+    return np.int64(0)
 
 
 # =============================================================================================
@@ -349,41 +386,38 @@ def lru_del(st, f):
 
 
 @jit
-def lru_add_head(st, f, lst):
-    """Add a frame at the head (most recent end) of an LRU list (lruvec_add_folio)."""
+def lru_link(st, f, lst, tail):
+    """Link a frame in at one end of an LRU list: the head (most recent) or the tail
+    (reclaimed next).  The list is g[head], g[head + 1] = its two ends; FR_PREV points
+    towards the head, FR_NEXT towards the tail."""
     lru_del(st, f)
     fr = st.fr
     g = st.g
     hi = G_LRU_HEAD0 + 2 * lst
-    h = g[hi]
-    fr[FR_PREV, f] = -1
-    fr[FR_NEXT, f] = h
-    if h >= 0:
-        fr[FR_PREV, h] = f
+    end, other = (hi + 1, hi) if tail else (hi, hi + 1)
+    inward, outward = (FR_PREV, FR_NEXT) if tail else (FR_NEXT, FR_PREV)
+    n = g[end]
+    fr[outward, f] = -1
+    fr[inward, f] = n
+    if n >= 0:
+        fr[outward, n] = f
     else:
-        g[hi + 1] = f
-    g[hi] = f
+        g[other] = f
+    g[end] = f
     fr[FR_LIST, f] = lst
     g[G_LRU_N0 + lst] += 1
 
 
 @jit
+def lru_add_head(st, f, lst):
+    """Add a frame at the head (most recent end) of an LRU list (lruvec_add_folio)."""
+    lru_link(st, f, lst, False)
+
+
+@jit
 def lru_add_tail(st, f, lst):
     """Add a frame at the tail (reclaimed next) of an LRU list (lruvec_add_folio_tail)."""
-    lru_del(st, f)
-    fr = st.fr
-    g = st.g
-    hi = G_LRU_HEAD0 + 2 * lst
-    t = g[hi + 1]
-    fr[FR_NEXT, f] = -1
-    fr[FR_PREV, f] = t
-    if t >= 0:
-        fr[FR_NEXT, t] = f
-    else:
-        g[hi] = f
-    g[hi + 1] = f
-    fr[FR_LIST, f] = lst
-    g[G_LRU_N0 + lst] += 1
+    lru_link(st, f, lst, True)
 
 
 @jit
@@ -1070,14 +1104,26 @@ def submit_io(st, f, t, ring_f, ring_t, head, tail, dev, burst, page, fast):
     admitted at once while the bucket holds under ``burst`` ns of bandwidth, else when it
     has drained that far; ``g[dev]`` is the time the bucket would be empty.  Admitted I/O
     takes ``fast`` ns.  Unthrottled (burst 0, fast == page): a FIFO at the disk's bandwidth.
-    Completions stay in submission order (the ring is FIFO)."""
+    Completions stay in submission order (the ring is FIFO) unless ``io_reorder`` > 0;
+    ``io_jitter`` scales this I/O's latency, what it adds to the bucket and its service
+    time by one U(1 - j, 1 + j) draw; a new request only trades places with one that
+    completes after it was admitted (on a saturated throttle: none)."""
     g = st.g
-    admit = t + np.int64(st.k[K_IO_LAT_US] * 1000.0)
+    lat = st.k[K_IO_LAT_US] * 1000.0
+    fill = g[page]
+    service = g[fast]
+    j = st.k[K_IO_JITTER]
+    if j > 0.0:  # io_jitter: latency, bandwidth share and service time of this I/O
+        u = 1.0 + j * (2.0 * rng_uniform(st.rng) - 1.0)
+        lat = lat * u
+        fill = np.int64(fill * u)
+        service = np.int64(service * u)
+    admit = t + np.int64(lat)
     if g[dev] - g[burst] > admit:
         admit = g[dev] - g[burst]
     empty = admit if admit > g[dev] else g[dev]
-    g[dev] = empty + g[page]
-    done = admit + g[fast]
+    g[dev] = empty + fill
+    done = admit + service
     cap = ring_f.shape[0]
     if g[tail] > g[head]:
         last = ring_t[(g[tail] - 1) % cap]
@@ -1088,6 +1134,23 @@ def submit_io(st, f, t, ring_f, ring_t, head, tail, dev, burst, page, fast):
     ring_t[i] = done
     st.fr[FR_IOSEQ, f] = g[tail]
     g[tail] += 1
+    # io_reorder: the new request may complete in the place of one of the last io_reorder
+    # requests still queued (uniform over them and itself); times stay in order, pages swap
+    w = np.int64(st.k[K_IO_REORDER])
+    if w > 0:
+        pending = g[tail] - 1 - g[head]
+        m = w if w < pending else pending
+        if m > 0:
+            back = np.int64(rng_next(st.rng) % np.uint64(m + 1))
+            if back > 0:
+                p = (g[tail] - 1 - back) % cap
+                if ring_t[p] >= admit:  # not before the disk admitted it
+                    other = ring_f[p]
+                    ring_f[p] = f
+                    ring_f[i] = other
+                    st.fr[FR_IOSEQ, f] = g[tail] - 1 - back
+                    st.fr[FR_IOSEQ, other] = g[tail] - 1
+                    done = ring_t[p]
     return done
 
 
@@ -1320,21 +1383,32 @@ def writeback_wait(st, f, t):
 
 
 @jit
-def free_swap_cache(st, f, t):
-    """free_swap_cache() from tlb batching: trylock_page, then try_to_free_swap if the page
-    is unmapped (mm/swap_state.c, 2.6.30 .. 6.1).  Returns the time (lock mode may wait)."""
-    if st.k[K_ZAP_LOCK] == 1.0:
+def zap_lock_for_free(st, f, t):
+    """The page lock and writeback test of both zap paths (free_swap_cache,
+    free_swap_and_cache): zap_lock 'trylock' (mainline trylock_page: a lost trylock leaves the
+    page, the orphan) or 'lock' (kamezawa-sync: lock_page waits); a page under PG_writeback
+    is left, or waited for with zap_wait_writeback.  Returns (go on and free, time)."""
+    if st.k[K_ZAP_LOCK] == LOCK_SLEEP:
         t = lock_wait(st, f, t)
     elif not trylock_page(st, f):
         st.c[V_TRYLOCK_FAIL] += 1
-        return t
+        return False, t
     if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
         if st.k[K_ZAP_WAIT_WB] != 0.0:
             t = writeback_wait(st, f, t)
         else:
             st.c[V_WRITEBACK_SKIP] += 1
-            return t
-    folio_free_swap(st, f, True)
+            return False, t
+    return True, t
+
+
+@jit
+def free_swap_cache(st, f, t):
+    """free_swap_cache() from tlb batching: trylock_page, then try_to_free_swap if the page
+    is unmapped (mm/swap_state.c, 2.6.30 .. 6.1).  Returns the time (lock mode may wait)."""
+    ok, t = zap_lock_for_free(st, f, t)
+    if ok:
+        folio_free_swap(st, f, True)
     return t
 
 
@@ -1351,19 +1425,9 @@ def free_swap_and_cache(st, s, t):
     f = st.sframe[s]
     if f < 0:
         return t
-    if st.k[K_ZAP_LOCK] == 1.0:
-        t = lock_wait(st, f, t)
-    elif not trylock_page(st, f):
-        st.c[V_TRYLOCK_FAIL] += 1
-        return t
-    if st.fr[FR_FLAGS, f] & PG_WRITEBACK:
-        if st.k[K_ZAP_WAIT_WB] != 0.0:
-            t = writeback_wait(st, f, t)
-        else:
-            st.c[V_WRITEBACK_SKIP] += 1
-            return t
+    ok, t = zap_lock_for_free(st, f, t)
     # 2.6.30: (!page_mapped || vm_swap_full); 6.1: TTRS_UNMAPPED && !mapped || TTRS_FULL
-    if st.fr[FR_MAPCOUNT, f] == 0 or mem_cgroup_swap_full(st):
+    if ok and (st.fr[FR_MAPCOUNT, f] == 0 or mem_cgroup_swap_full(st)):
         folio_free_swap(st, f, True)
     return t
 
@@ -1485,7 +1549,7 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t, may_swap):
     if memcg and g[G_SWAPPINESS0]:
         return 0, t  # cgroup reclaim, swappiness 0: SCAN_FILE (6.1.192 mm/vmscan.c:2947)
     can_anon = can_reclaim_anon_pages(st, memcg)
-    liu = (not can_anon) and st.k[K_ANON_WHEN_FULL] == 1.0
+    liu = (not can_anon) and st.k[K_ANON_WHEN_FULL] == ANON_FULL_SWAPCACHE_ONLY
     if not can_anon and not liu:
         return 0, t  # SCAN_FILE: no file pages here, nothing reclaimable
     v1_lru = memcg and memcg_v1(st)
@@ -1628,7 +1692,7 @@ def policy_scan(st, t):
     for i in range(n):
         s = out[i]
         f = st.sframe[s]
-        if f >= 0 and st.k[K_SCAN_LOCK] == 1.0:
+        if f >= 0 and st.k[K_SCAN_LOCK] == LOCK_SLEEP:
             t = lock_wait(st, f, t)
             t = writeback_wait(st, f, t)
         elif f >= 0 and (st.fr[FR_FLAGS, f] & PG_WRITEBACK):
@@ -1659,7 +1723,7 @@ def policy_scan_worker(st):
 def maybe_schedule_worker(st, t):
     """Async scan: schedule the worker when the trigger holds (6.12 swap_range_alloc
     schedule_work(&si->reclaim_work) when the device is full)."""
-    if st.k[K_SCAN_WHEN] == 1.0 and st.g[G_WORKER_T] >= INF and scan_triggered(st):
+    if st.k[K_SCAN_WHEN] == WHEN_ASYNC and st.g[G_WORKER_T] >= INF and scan_triggered(st):
         st.g[G_WORKER_T] = t + np.int64(st.k[K_SCAN_DELAY] * 1e9)
 
 
@@ -1760,7 +1824,7 @@ def try_charge(st, t, may_reclaim, lockf):
         if retries > 0:
             retries -= 1
             continue
-        if (not scanned_once) and st.k[K_SCAN_WHEN] == 0.0 and scan_triggered(st):
+        if (not scanned_once) and st.k[K_SCAN_WHEN] == WHEN_SYNC and scan_triggered(st):
             freed, t = policy_scan(st, t)
             advance_to(st, t)
             # Hugh: a scan for cache-only slots before any OOM; once per charge, again only
@@ -1981,7 +2045,8 @@ def do_swap_page(st, v, write, t):
     exclusive = st.fr[FR_MAPCOUNT, f] == 1 and slot_count(st, s) == 0
     # the fault holds the folio lock here (folio_lock_or_retry, mm/memory.c 6.1.192:3918):
     # no trylock to lose before folio_free_swap (:4040)
-    if st.k[K_SWAPIN_FREE] == 1.0 or mem_cgroup_swap_full(st) or (write and exclusive):
+    if (st.k[K_SWAPIN_FREE] == SWAPIN_FREE_ALWAYS or mem_cgroup_swap_full(st)
+            or (write and exclusive)):
         if not (st.fr[FR_FLAGS, f] & PG_WRITEBACK):
             folio_free_swap(st, f, False)
     return t
@@ -2111,13 +2176,20 @@ def op_pageout(st, lo, hi, t):
 
 
 @jit
-def op_unmap(st, lo, hi, t):
-    """munmap: one call, zap every pte."""
+def munmap_range(st, a, b, t):
+    """One munmap call (or one VMA it tears down: split, TLB flush), then zap_pte_range over
+    ptes a..b-1, the clock advancing before each.  Returns the time after it."""
     t += cost(st, st.k[K_CPU_MUNMAP])
-    for v in range(lo, hi):
+    for v in range(a, b):
         advance_to(st, t)
         t = zap_pte(st, v, t)
     return t
+
+
+@jit
+def op_unmap(st, lo, hi, t):
+    """munmap: one call, zap every pte."""
+    return munmap_range(st, lo, hi, t)
 
 
 @jit
@@ -2128,7 +2200,9 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
     Reader ``probe`` (as the guest's toucher): the middle page of each odd chunk, until the
     munmap thread is done.  Reader ``sequential``: every page of each odd chunk in order, so
     readahead windows grow and reach the next (even) chunk; the munmap thread zaps even chunk
-    c only once the reader has finished chunk c - 1, while that readahead may be in flight."""
+    c only once the reader has finished chunk c - 1, while that readahead may be in flight.
+    Scheduling noise (``sched_jitter_us``): each munmap call and each read starts late by
+    U(0, sched_jitter_us)."""
     nchunks = (hi - lo + chunk - 1) // chunk
     tz = t  # munmap thread
     tr = t  # reader thread
@@ -2145,11 +2219,9 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
         if zap_ready and (not can_read or tz <= tr):
             a = lo + ze * chunk
             b = min(hi, a + chunk)
+            tz += sched_delay(st)  # the munmap thread is scheduled a little late
             start = tz
-            tz += cost(st, st.k[K_CPU_MUNMAP])  # one munmap call: VMA split, TLB flush
-            for v in range(a, b):
-                advance_to(st, tz)
-                tz = zap_pte(st, v, tz)
+            tz = munmap_range(st, a, b, tz)  # one munmap call per even chunk
             if one_cpu:
                 tr += tz - start
             ze += 2
@@ -2165,6 +2237,7 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
             ro += 2
         if v >= hi:
             continue
+        tr += sched_delay(st)  # the reader is scheduled a little late
         advance_to(st, tr)
         start = tr
         tr = fault_page(st, v, False, tr)
@@ -2179,20 +2252,19 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
         for ci in range(1, nchunks, 2):
             a = lo + ci * chunk
             b = min(hi, a + chunk)
-            t += cost(st, st.k[K_CPU_MUNMAP])  # each odd chunk is a VMA of its own now
-            for v in range(a, b):
-                advance_to(st, t)
-                t = zap_pte(st, v, t)
+            t = munmap_range(st, a, b, t)  # each odd chunk is a VMA of its own now
     return t
 
 
 @jit
 def op_fork(st, lo, hi, hi_read, children, child_base, t):
     """fork_touch: each child (one after another) copies the region's ptes (copy_pte_range:
-    swap_duplicate / page_dup_rmap), reads a fraction of it, then exits."""
+    swap_duplicate / page_dup_rmap), reads a fraction of it, then exits; ``sched_jitter_us``
+    delays each fork and each exit by U(0, sched_jitter_us)."""
     g = st.g
     d = child_base - lo
     for _ in range(children):
+        t += sched_delay(st)  # the child is forked a little late
         g[G_CHILD_LO] = child_base
         g[G_CHILD_HI] = child_base + (hi - lo)
         g[G_CHILD_DELTA] = d
@@ -2218,6 +2290,7 @@ def op_fork(st, lo, hi, hi_read, children, child_base, t):
                 break
         g[G_REGION_LO] = old_lo
         g[G_REGION_HI] = old_hi
+        t += sched_delay(st)  # the child exits a little late (its reads may end meanwhile)
         for v in range(child_base, child_base + (hi - lo)):
             advance_to(st, t)
             t = zap_pte(st, v, t)
@@ -2426,7 +2499,7 @@ def check_invariants(st, refs, maps):
 def phase_pause(st, t):
     """The guest harness stops the workload at each phase end while it snapshots; time (and
     I/O) goes on.  Returns the time after the pause."""
-    t += np.int64(st.k[K_PHASE_PAUSE_S] * 1e9)
+    t += np.int64(st.k[K_PHASE_PAUSE_S] * 1e9 * st.k[K_SPEED])
     advance_to(st, t)
     return t
 
@@ -2468,6 +2541,9 @@ def run_ops(st, ops, fops, procs, child_base):
             if code == OP_EXIT and not g[G_STOPPED]:
                 t = phase_pause(st, t)
             continue
+        pj = st.k[K_PHASE_SPEED_JITTER]
+        if pj > 0.0:  # the guest's speed for this op row: one draw U(1 - pj, 1 + pj)
+            st.k[K_SPEED] = 1.0 + pj * (2.0 * rng_uniform(st.rng) - 1.0)
         advance_to(st, t)
         g[G_REGION_LO] = lo
         g[G_REGION_HI] = ops[i, O_C]
@@ -2590,7 +2666,7 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
         pte=np.full(nvpages, PTE_NONE, dtype=np.int32),
         g=g,
         c=np.zeros(N_COUNTERS, dtype=np.int64),
-        k=knobs.astype(np.float64),
+        k=np.append(knobs.astype(np.float64), 1.0),  # + K_SPEED
         wbq_f=np.zeros(nframes + 1, dtype=np.int32),
         wbq_t=np.zeros(nframes + 1, dtype=np.int64),
         rdq_f=np.zeros(nframes + 1, dtype=np.int32),

@@ -17,7 +17,7 @@ import numpy as np
 
 from swaplab.model import engine as E
 from swaplab.model.errors import ModelError
-from swaplab.scenario import Phase, Scenario, mib_to_pages
+from swaplab.scenario import SETTABLE_KEYS, Phase, Scenario, mib_to_pages
 
 __all__ = ["Workload", "compile_workload", "limit_pages", "machine_rules"]
 
@@ -71,11 +71,9 @@ def machine_rules(scn: Scenario, memcg_accounting: str) -> bool:
     return sw == 0
 
 
-_SET_KEYS = {
-    "memcg.memory_max_mib": E.SET_MEMORY_MAX,
-    "memcg.swap_max_mib": E.SET_SWAP_MAX,
-    "memcg.swap_high_mib": E.SET_SWAP_HIGH,
-}
+# scenario.SETTABLE_KEYS -> engine.SET_* code (memcg.swap_max_mib -> SET_SWAP_MAX)
+_SET_KEYS = {key: getattr(E, "SET_" + key.split(".", 1)[1].removesuffix("_mib").upper())
+             for key in SETTABLE_KEYS}
 
 
 def compile_workload(scn: Scenario) -> Workload:

@@ -81,6 +81,10 @@ class Knobs:
     cpu_munmap_ns: float
     proc_charge_pages: int
     memcg_accounting: str
+    io_jitter: float
+    io_reorder: int
+    sched_jitter_us: float
+    phase_speed_jitter: float
     scan_wait_writeback: str
     alloc_reclaim_direct: bool
     wp_free_swap: bool

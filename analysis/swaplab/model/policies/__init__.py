@@ -1,7 +1,11 @@
 """Policies: named presets of model knobs, one preset per module in this package.
 
 A preset module defines ``NAME`` (the policy name), ``KNOBS`` (a mapping of knob overrides
-over the defaults in :data:`KNOBS`) and a docstring citing the kernel sources of its rules.
+over the defaults in :data:`KNOBS`), a docstring citing the kernel sources of its rules and,
+if it models real kernels, ``KERNELS``: their names as the traces and ``swaplab kernel`` name
+them (``6.1``, ``6.12``, ``7``, a built kernel ``6.1+hugh-scan``); :func:`policy_for_kernel`
+reads them.  The first of them is the kernel the preset is fitted to: its time costs and jitter
+sizes come from ``data/calibration/<kernel>.toml`` when that file exists.
 The registry :data:`PRESETS` is built by discovering those modules, not by an if/else chain.
 :func:`resolve_knobs` merges user overrides over a preset with the same checks for both.
 """
@@ -10,15 +14,18 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from swaplab.checks import BadValue, check_value, describe
 from swaplab.model.errors import ModelError
+from swaplab.paths import DATA
 
-__all__ = ["KNOBS", "PRESETS", "Knob", "Policy", "resolve_knobs", "knobs_json", "knob_vector"]
+__all__ = ["KNOBS", "PRESETS", "Knob", "Policy", "calibrated_knobs", "resolve_knobs",
+           "knobs_json", "knob_vector", "kernel_presets", "policy_for_kernel"]
 
 
 @dataclass(frozen=True)
@@ -34,44 +41,25 @@ class Knob:
 
     def allowed(self) -> str:
         """Human-readable allowed values."""
-        if self.kind == "bool":
-            return "true or false"
-        if self.kind == "choice":
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        what = "an integer" if self.kind == "int" else "a number"
-        return f"{what} in [{self.lo:g}, {self.hi:g}]"
+        return describe(self.kind, self.lo, self.hi, choices=self.choices)
 
     def check(self, name: str, value: Any, where: str) -> Any:
-        """Validate and normalise ``value``; raise ModelError naming the knob otherwise."""
+        """Validate and normalise ``value``; raise ModelError naming the knob otherwise.
+        Strings (``--set``, sweep specs) are parsed first."""
         bad = ModelError(f"{where}: knob {name!r} must be {self.allowed()}, got {value!r}")
-        if self.kind == "bool":
-            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
-                return value.lower() in ("true", "1")
-            if not isinstance(value, bool):
-                raise bad
-            return value
-        if self.kind == "choice":
-            if value not in self.choices:
-                raise bad
-            return value
         if isinstance(value, str):
-            try:
-                value = float(value) if self.kind == "float" else int(value)
-            except ValueError:
-                raise bad from None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad
-        if self.kind == "int":
-            if isinstance(value, float) and not value.is_integer():
-                raise bad
-            value = int(value)
-        else:
-            value = float(value)
-            if not math.isfinite(value):
-                raise bad
-        if value < self.lo or value > self.hi:
-            raise bad
-        return value
+            if self.kind == "bool" and value.lower() in ("true", "false", "1", "0"):
+                return value.lower() in ("true", "1")
+            if self.kind in ("int", "float"):
+                try:
+                    value = float(value) if self.kind == "float" else int(value)
+                except ValueError:
+                    raise bad from None
+        try:
+            return check_value(self.kind, value, self.lo, self.hi, choices=self.choices,
+                               whole_floats=True)
+        except BadValue:
+            raise bad from None
 
     def encode(self, value: Any) -> float:
         """The knob as a float64 for the jitted engine (choices by index)."""
@@ -81,6 +69,10 @@ class Knob:
 
 
 _B, _I, _F, _C = "bool", "int", "float", "choice"
+# where a time cost's default comes from
+_FIT = "calibrated: swaplab calibrate --kernel 6.1 (data/calibration/6.1.toml)"
+_GUESS = ("not constrained by the 6.1 traces, kept at its guess: swaplab calibrate --kernel 6.1 "
+          "(data/calibration/6.1.toml [fixed])")
 
 # Every knob, in the order of the engine's knob vector (swaplab.model.engine K_* constants).
 KNOBS: dict[str, Knob] = {
@@ -141,31 +133,20 @@ KNOBS: dict[str, Knob] = {
                       choices=("trylock", "lock")),
     "scan_slot_ns": Knob(_F, 20.0, "CPU cost per slot visited by the scan (ns)", 0.0, 1e6),
     # --- time costs (ns per page; TCG guest defaults) ---
-    "cpu_fault_ns": Knob(_F, 54900.0, "anonymous first-touch fault incl. zeroing; "
-                         "calibrated: swaplab calibrate --kernel 6.1 "
-                         "(data/calibration/6.1.toml)", 0.0, 1e9),
-    "cpu_write_ns": Knob(_F, 1000.0, "write or read of one present page; not constrained by "
-                         "the 6.1 traces, kept at its guess: swaplab calibrate --kernel 6.1 "
-                         "(data/calibration/6.1.toml [fixed])", 0.0, 1e9),
+    "cpu_fault_ns": Knob(_F, 54900.0, "anonymous first-touch fault incl. zeroing; " + _FIT,
+                         0.0, 1e9),
+    "cpu_write_ns": Knob(_F, 1000.0, "write or read of one present page; " + _GUESS, 0.0, 1e9),
     "cpu_swapfault_ns": Knob(_F, 2640.0, "swap fault overhead (do_swap_page) without I/O; "
-                             "calibrated: swaplab calibrate --kernel 6.1 "
-                             "(data/calibration/6.1.toml)", 0.0, 1e9),
+                             + _FIT, 0.0, 1e9),
     "cpu_pageout_ns": Knob(_F, 117000.0, "reclaim of one page (unmap, add_to_swap, submit); "
-                           "calibrated: swaplab calibrate --kernel 6.1 "
-                           "(data/calibration/6.1.toml)", 0.0, 1e9),
-    "cpu_scan_ns": Knob(_F, 500.0, "LRU scan of a page that is kept; not constrained by the "
-                        "6.1 traces, kept at its guess: swaplab calibrate --kernel 6.1 "
-                        "(data/calibration/6.1.toml [fixed])", 0.0, 1e9),
-    "cpu_zap_ns": Knob(_F, 2950.0, "zap of one pte (zap_pte_range); calibrated: swaplab "
-                       "calibrate --kernel 6.1 (data/calibration/6.1.toml)", 0.0, 1e9),
-    "io_latency_us": Knob(_F, 101.0, "latency of one swap I/O before transfer; calibrated: "
-                          "swaplab calibrate --kernel 6.1 (data/calibration/6.1.toml)",
+                           + _FIT, 0.0, 1e9),
+    "cpu_scan_ns": Knob(_F, 500.0, "LRU scan of a page that is kept; " + _GUESS, 0.0, 1e9),
+    "cpu_zap_ns": Knob(_F, 2950.0, "zap of one pte (zap_pte_range); " + _FIT, 0.0, 1e9),
+    "io_latency_us": Knob(_F, 101.0, "latency of one swap I/O before transfer; " + _FIT,
                           0.0, 1e7),
     "fast_write_mib_s": Knob(_F, 1630.0, "write bandwidth when the scenario says 0 "
-                             "(unthrottled); calibrated: swaplab calibrate --kernel 6.1 "
-                             "(data/calibration/6.1.toml)", 0.1, 1e6),
-    "fast_read_mib_s": Knob(_F, 16.5, "read bandwidth when the scenario says 0; calibrated: "
-                            "swaplab calibrate --kernel 6.1 (data/calibration/6.1.toml)",
+                             "(unthrottled); " + _FIT, 0.1, 1e6),
+    "fast_read_mib_s": Knob(_F, 16.5, "read bandwidth when the scenario says 0; " + _FIT,
                             0.1, 1e6),
     "jitter": Knob(_F, 0.1, "relative random jitter of each CPU cost", 0.0, 1.0),
     # --- machine ---
@@ -194,8 +175,7 @@ KNOBS: dict[str, Knob] = {
                              choices=("v2", "v1_memsw")),
     # --- the guest harness and the process (appended) ---
     "phase_pause_s": Knob(_F, 0.0927, "the workload stops this long at each phase end while "
-                          "the guest snapshots (I/O goes on); calibrated: swaplab calibrate "
-                          "--kernel 6.1 (data/calibration/6.1.toml)", 0.0, 60.0),
+                          "the guest snapshots (I/O goes on); " + _FIT, 0.0, 60.0),
     "cpu_munmap_ns": Knob(_F, 50000.0, "one munmap call or VMA torn down by it (split, TLB "
                           "flush), besides cpu_zap_ns per pte; a guess kept fixed by swaplab "
                           "calibrate (data/calibration/6.1.toml [fixed]; why: calibrate.py "
@@ -203,6 +183,28 @@ KNOBS: dict[str, Knob] = {
     "proc_charge_pages": Knob(_I, 64, "pages each process charges to the memcg besides its "
                               "anon pages (page tables, stack, kernel objects; memory.current "
                               "- anon after the first alloc on 6.1/6.12/7.2: 64)", 0, 1 << 20),
+    # --- run-to-run variability (appended; 0 = off, no random draw) ---
+    "io_jitter": Knob(_F, 0.0, "relative random jitter of each swap I/O: its latency "
+                      "(io_latency_us), its share of a throttled bandwidth and its time on the "
+                      "disk once admitted are scaled by one U(1 - io_jitter, 1 + io_jitter) "
+                      "draw", 0.0, 1.0),
+    "io_reorder": Knob(_I, 0, "completion-order jitter of the swap disk queues (writeback and "
+                       "reads): a new request completes in the place of one of the last "
+                       "io_reorder requests still queued in its direction (uniform over them "
+                       "and itself; never before the disk admitted it, so a saturated throttle "
+                       "stays in order), as virtio-blk requests complete out of order on "
+                       "QEMU's I/O threads; 0 = FIFO", 0, 4096),
+    "sched_jitter_us": Knob(_F, 0.0, "scheduling jitter of racing threads: each munmap call "
+                            "and each read of race_unmap's two threads, and each fork and exit "
+                            "of a fork_touch child, starts late by U(0, sched_jitter_us) "
+                            "microseconds (vCPU and host scheduling under TCG)", 0.0, 1e6),
+    "phase_speed_jitter": Knob(_F, 0.0, "relative jitter of the guest's speed per op row (a "
+                               "phase, or one step of a repeat): one U(1 - j, 1 + j) draw "
+                               "scales every CPU cost and the phase pause in it, as host load "
+                               "changes TCG's speed for seconds at a time; per-op jitter "
+                               "averages out over thousands of pages and cannot make the "
+                               "30-90 % repeat-to-repeat spread of kernel phase durations",
+                               0.0, 0.95),
     # --- the sync scan's writeback mode (appended) ---
     "scan_wait_writeback": Knob(_C, "never", "candidates of the sync scan under writeback: "
                                 "'never' waited for, 'each' waited for one by one "
@@ -234,6 +236,34 @@ class Policy:
     name: str
     knobs: Mapping[str, Any]
     doc: str = field(default="", repr=False)
+    kernels: tuple[str, ...] = ()  # the kernels it models (module's KERNELS)
+    # fitted time costs and jitter sizes (data/calibration/<kernel>.toml), under ``knobs``
+    calibrated: Mapping[str, Any] = field(default_factory=dict)
+    calibration: str | None = None  # the kernel whose calibration file it reads
+
+
+# data/calibration/<kernel>.toml: a kernel's fitted knobs (swaplab calibrate)
+CALIBRATION_DIR = DATA / "calibration"
+
+
+def calibrated_knobs(kernel: str, folder: Path | None = None) -> dict[str, Any]:
+    """The knobs of ``data/calibration/<kernel>.toml`` (its ``[fitted]`` and ``[fixed]``
+    tables), checked; empty when there is no such file."""
+    import tomllib
+
+    path = (folder or CALIBRATION_DIR) / f"{kernel}.toml"
+    if not path.is_file():
+        return {}
+    doc = tomllib.loads(path.read_text())
+    out: dict[str, Any] = {}
+    for table in ("fixed", "fitted"):
+        for key, value in doc.get(table, {}).items():
+            if key == "note":
+                continue
+            if key not in KNOBS:
+                raise ModelError(f"{path}: [{table}] unknown knob {key!r}")
+            out[key] = KNOBS[key].check(key, value, str(path))
+    return out
 
 
 def _discover() -> dict[str, Policy]:
@@ -243,16 +273,57 @@ def _discover() -> dict[str, Policy]:
         name = getattr(mod, "NAME", None)
         if name is None:
             continue
+        # a preset modelling kernels (KERNELS) takes its time costs and jitter sizes from
+        # that kernel's calibration file; its own KNOBS (the rules) go over them
+        kernels = tuple(getattr(mod, "KERNELS", ()))
+        cal = kernels[0] if kernels else None
         knobs = dict(getattr(mod, "KNOBS", {}))
         for key, value in knobs.items():
             if key not in KNOBS:
                 raise ModelError(f"preset {name!r} ({info.name}.py): unknown knob {key!r}")
             knobs[key] = KNOBS[key].check(key, value, f"preset {name!r}")
-        presets[name] = Policy(name, knobs, (mod.__doc__ or "").strip())
+        presets[name] = Policy(name, knobs, (mod.__doc__ or "").strip(), kernels=kernels,
+                               calibrated=calibrated_knobs(cal) if cal else {},
+                               calibration=cal)
     return presets
 
 
 PRESETS: dict[str, Policy] = _discover()
+
+
+def kernel_presets() -> dict[str, str]:
+    """Kernel name -> the preset that models it, from each preset module's ``KERNELS``."""
+    out: dict[str, str] = {}
+    for pol in PRESETS.values():
+        for kernel in pol.kernels:
+            if kernel in out:
+                raise ModelError(f"kernel {kernel!r} is claimed by presets {out[kernel]!r} "
+                                 f"and {pol.name!r}")
+            out[kernel] = pol.name
+    return out
+
+
+def policy_for_kernel(kernel: str) -> str:
+    """The preset modelling ``kernel``: a kernel name (``6.1``, ``6.1+hugh-scan``) or a release
+    (``uname -r``: ``6.1.0-28-amd64`` -> ``linux-6.1``; a kernel built by ``swaplab kernel
+    build`` has ``-swaplab-<patch>[-debug]-<hash>`` in its release, ``6.1+<patch>[+debug]``)."""
+    known = kernel_presets()
+    if kernel in known:
+        return known[kernel]
+    best = ""
+    for name in known:
+        base, _, patch = name.partition("+")
+        if not kernel.startswith((base + ".", base + "-", base + "+")):
+            continue
+        built = "-swaplab-" in kernel
+        if built != bool(patch) or (patch and "-swaplab-" + patch.replace("+", "-") + "-"
+                                    not in kernel):
+            continue
+        if len(name) > len(best):
+            best = name
+    if not best:
+        raise ModelError(f"no model policy for kernel {kernel!r}; known: " + ", ".join(known))
+    return known[best]
 
 
 def resolve_knobs(policy: str | Policy, overrides: Mapping[str, Any] | None = None
@@ -265,6 +336,7 @@ def resolve_knobs(policy: str | Policy, overrides: Mapping[str, Any] | None = No
     else:
         raise ModelError(f"unknown policy {policy!r}; allowed: " + ", ".join(PRESETS))
     knobs = {name: k.default for name, k in KNOBS.items()}
+    knobs.update(pol.calibrated)
     knobs.update(pol.knobs)
     for key, value in (overrides or {}).items():
         if key not in KNOBS:

@@ -20,6 +20,8 @@ readahead: set ``machine.vma_readahead = false`` to match); memcg reclaim retrie
 """
 
 NAME = "linux-2.6.30"
+# the kernels this preset models (traces data/traces/<scenario>__<kernel>.nc)
+KERNELS = ("2.6.30",)
 KNOBS = {
     "era": "2.6.30",
     "wp_free_swap": True,  # do_wp_page: reuse_swap_page frees the swap (mm/memory.c)

@@ -13,13 +13,10 @@
 Approximations as for linux-2.6.30 (readahead per scenario; ``reclaim_retries`` knob).
 """
 
+from swaplab.model.policies import linux_2_6_30
+
 NAME = "linux-2.6.31"
-KNOBS = {
-    "era": "2.6.31",
-    "wp_free_swap": True,  # do_wp_page: reuse_swap_page -> try_to_free_swap (mm/memory.c)
-    "slots_cache": False,
-    "slots_cache_free": False,
-    "alloc_reclaim": True,
-    "swap_full_memcg": False,
-    "memcg_accounting": "v1_memsw",
-}
+# the kernels this preset models (traces data/traces/<scenario>__<kernel>.nc)
+KERNELS = ("2.6.31",)
+# 2.6.30's rules with the SWAP_HAS_CACHE encoding and the allocator's reclaim
+KNOBS = {**linux_2_6_30.KNOBS, "era": "2.6.31", "alloc_reclaim": True}

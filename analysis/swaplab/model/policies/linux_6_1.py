@@ -37,4 +37,6 @@ docs/kernel-rules.md for what the engine cannot express.
 """
 
 NAME = "linux-6.1"
+# the kernels this preset models (traces data/traces/<scenario>__<kernel>.nc)
+KERNELS = ("6.1", "6.1+none", "6.1+none+debug")
 KNOBS: dict = {}

@@ -41,6 +41,8 @@ device (zram) the cluster rules do apply.
 """
 
 NAME = "linux-6.12"
+# the kernels this preset models (traces data/traces/<scenario>__<kernel>.nc)
+KERNELS = ("6.12",)
 KNOBS = {
     "alloc_reclaim_direct": True,
     "alloc_full_cluster_reclaim": False,

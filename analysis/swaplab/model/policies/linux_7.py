@@ -42,6 +42,8 @@ where THP_SWAP=y makes them 512): docs/kernel-rules.md.
 """
 
 NAME = "linux-7"
+# the kernels this preset models (traces data/traces/<scenario>__<kernel>.nc)
+KERNELS = ("7",)
 KNOBS = {
     "slots_cache": False,
     "slots_cache_free": False,
