@@ -310,9 +310,13 @@ def test_slots_cache_pins_freed_slots_until_a_batch_of_64():
     for off in offs[:63]:
         S.put_swap_folio(m, off)  # free_swap_slot: SWAP_HAS_CACHE, no folio
     assert all(m.swap.swap_map[o] == 0x40 and m.swap.pinned[o] for o in offs[:63])
-    S.put_swap_folio(m, offs[63])  # the 64th flushes the batch
+    S.put_swap_folio(m, offs[63])  # the 64th fills the batch
+    assert m.swap.swap_map[offs[63]] == 0x40 and len(m.swap.slots_cache.slots_ret) == 64
+    # the 65th flushes the 64 first, then waits in the batch (6.1.192 mm/swap_slots.c:284)
+    S.put_swap_folio(m, offs[64])
     assert all(m.swap.swap_map[o] == 0 for o in offs[:64])
-    assert m.swap.swap_map[offs[64]] == 0x40 and not m.swap.slots_cache.slots_ret
+    assert m.swap.swap_map[offs[64]] == 0x40 and m.swap.slots_cache.slots_ret == [offs[64]]
+    assert m.swap.swap_map[offs[65]] == 0x40  # still allocated (in the slots cache)
 
 
 def test_splitmix64_reference_vector():
