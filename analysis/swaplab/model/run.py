@@ -17,7 +17,13 @@ import numpy as np
 from swaplab.model import engine as E
 from swaplab.model.errors import ModelError
 from swaplab.model.policies import knob_vector, resolve_knobs
-from swaplab.model.workload import UNLIMITED, Workload, compile_workload, limit_pages
+from swaplab.model.workload import (
+    UNLIMITED,
+    Workload,
+    compile_workload,
+    limit_pages,
+    machine_rules,
+)
 from swaplab.scenario import Scenario
 
 INVARIANT_NAMES = {
@@ -59,6 +65,7 @@ def run(scn: Scenario, policy: str, overrides: Mapping[str, Any] | None,
         raise ModelError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
     wl = compile_workload(scn)
+    swappiness0 = machine_rules(scn, knobs["memcg_accounting"])
     kv = knob_vector(knobs)
     m = scn.settings["machine"]
     sw = scn.settings["swap"]
@@ -77,6 +84,7 @@ def run(scn: Scenario, policy: str, overrides: Mapping[str, Any] | None,
                          limit_pages(mc["memory_max_mib"]), limit_pages(mc["swap_max_mib"]),
                          limit_pages(mc["swap_high_mib"]) if mc["swap_high_mib"] != "max"
                          else UNLIMITED, sw["write_mib_s"], sw["read_mib_s"])
+        st.g[engine.G_SWAPPINESS0] = int(swappiness0)
         t_end = int(engine.run_ops(st, wl.ops, wl.fops, wl.procs, wl.child_base))
         if clock is not None:
             clock.append(time.perf_counter() - t0)

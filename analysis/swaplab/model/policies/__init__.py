@@ -205,6 +205,25 @@ KNOBS: dict[str, Knob] = {
                                "averages out over thousands of pages and cannot make the "
                                "30-90 % repeat-to-repeat spread of kernel phase durations",
                                0.0, 0.95),
+    # --- the sync scan's writeback mode (appended) ---
+    "scan_wait_writeback": Knob(_C, "never", "candidates of the sync scan under writeback: "
+                                "'never' waited for, 'each' waited for one by one "
+                                "(folio_wait_writeback), 'if_none_freed': if the scan freed "
+                                "nothing, wait for the first one met and let the charge "
+                                "retry, scanning again (kernels/patches/6.1/hugh-scan.patch "
+                                "wait_writeback 2, its default)",
+                                choices=("never", "each", "if_none_freed")),
+    # --- allocator reclaim path (appended) ---
+    "alloc_reclaim_direct": Knob(_B, False, "the allocator's reclaim of a cache-only slot "
+                                 "frees it directly, not through the per-cpu free batch, so "
+                                 "scan_swap_map_slots takes it at once (6.12 TTRS_DIRECT, "
+                                 "mm/swapfile.c:231-249; 6.1 frees through free_swap_slot)"),
+    # --- write-protect fault (appended) ---
+    "wp_free_swap": Knob(_B, False, "a write to a page mapped read-only after a swap-in "
+                         "frees its swap (do_wp_page -> reuse_swap_page -> "
+                         "try_to_free_swap, 2.6.x .. 5.18); false: do_wp_page reuses a "
+                         "PageAnonExclusive page and keeps the swap cache (5.19+, 6.1.192 "
+                         "mm/memory.c do_wp_page)"),
 }
 
 KNOB_INDEX = {name: i for i, name in enumerate(KNOBS)}
