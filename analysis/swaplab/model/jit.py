@@ -34,18 +34,29 @@ import numba
 
 from swaplab.paths import cache_root
 
-__all__ = ["jit", "JIT_ENABLED", "CACHE_DIR", "source_digest"]
+__all__ = ["jit", "JIT_ENABLED", "CACHE_DIR", "jitted_sources", "source_digest"]
 
 JIT_ENABLED = os.environ.get("SWAPLAB_NO_JIT", "") in ("", "0")
 _PREFIX = "swaplab-model-"
 
 
+JIT_IMPORT = b"from swaplab.model.jit import"
+
+
+def jitted_sources() -> list[Path]:
+    """The model's files that hold jitted code: this file and every file importing ``jit``
+    from it.  Jitted code reads only globals of these files (engine.py imports swapmap.py
+    alone; a test keeps it so), so an edit anywhere else cannot make a cached function stale."""
+    here = Path(__file__).resolve().parent
+    return sorted(p for p in here.rglob("*.py")
+                  if p.name == "jit.py" and p.parent == here or JIT_IMPORT in p.read_bytes())
+
+
 def source_digest() -> str:
-    """sha256 (16 hex digits) over the path and text of every ``.py`` file of the model
-    package, the naive model (no jitted code) left out."""
+    """sha256 (16 hex digits) over the path and text of :func:`jitted_sources`."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for path in sorted(p for p in here.rglob("*.py") if "naive" not in p.relative_to(here).parts):
+    for path in jitted_sources():
         h.update(path.relative_to(here).as_posix().encode() + b"\0")
         h.update(path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
