@@ -27,7 +27,7 @@ BAD_START = {"cpu_fault_ns": 200.0, "cpu_pageout_ns": 250.0, "cpu_zap_ns": 8000.
 def cli_file(tmp_path_factory):
     """``swaplab calibrate --quick -o FILE`` on the shipped traces, loaded."""
     out = tmp_path_factory.mktemp("cal") / "6.1.toml"
-    assert main(["calibrate", "--quick", "--no-progress", "-o", str(out)]) == 0
+    assert main(["calibrate", "--quick", "--no-progress", "--allow-dirty", "-o", str(out)]) == 0
     return tomllib.loads(out.read_text())
 
 
@@ -62,7 +62,7 @@ def test_cli_writes_the_documented_keys_and_provenance(cli_file):
     total = sum(t["residual_after"] ** 2 for t in targets.values())
     assert math.isclose(total, cal["objective_after"], rel_tol=1e-2)
     prov = cli_file["provenance"]
-    assert prov["command"].startswith("swaplab calibrate --kernel 6.1 --quick")
+    assert prov["command"].startswith("swaplab calibrate --kernel 6.1 --quick --allow-dirty")
     for key in ("git_commit", "swaplab_version", "scipy_version", "created_utc"):
         assert prov[key], key
     manifest = json.loads((TRACES / "MANIFEST.json").read_text())["files"]
@@ -101,6 +101,6 @@ def test_crossing_interpolates_and_intervals_skip_unreached_phases():
     (["--traces", "/nonexistent/traces"], "traces directory /nonexistent/traces does not"),
 ])
 def test_bad_cli_input_is_a_one_line_error(argv, needle, capsys):
-    assert main(["calibrate", "--no-progress", *argv]) == 2
+    assert main(["calibrate", "--no-progress", "--allow-dirty", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err, err

@@ -79,6 +79,10 @@ KNOB_STRATEGIES = {
     "proc_charge_pages": st.sampled_from([0, 64, 300]),
     "kernel_reserved_mib": st.sampled_from([48, 61]),  # 61: global reclaim (3 MiB of RAM)
     "memcg_accounting": _choice("memcg_accounting"),
+    "io_jitter": st.sampled_from([0.0, 0.3, 1.0]),
+    "io_reorder": st.sampled_from([0, 1, 8]),
+    "sched_jitter_us": st.sampled_from([0.0, 50.0, 5000.0]),
+    "phase_speed_jitter": st.sampled_from([0.0, 0.5, 0.95]),
 }
 
 

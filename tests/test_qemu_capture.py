@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 
 from swaplab.schema import validate
 
@@ -112,3 +114,29 @@ def test_hung_guest_is_killed_and_reported(tmp_path):
     with pytest.raises(CaptureError, match=r"guest hung .*killed after 2 s"):
         run_guest(resolve_kernel("6.1"), load_scenario(SMOKE), tmp_path / "run", trace="none",
                   timeout=2)
+
+
+@pytest.mark.qemu
+def test_generated_zram_scenario_captures_into_a_corpus_on_6_1(tmp_path, monkeypatch):
+    # a small generated zram scenario of the shipped corpus' seed (memory.max 32M, 2 vCPUs),
+    # through the corpus path (capture_set + manifest with its split); 6.1 needs lzo-rle for
+    # zram's default compressor
+    _need_qemu()
+    from swaplab.capture import run as run_mod
+    from swaplab.capture.traces import capture_set, read_manifest
+    from swaplab.corpus import split_of
+    from swaplab.scenario_gen import generate_one
+
+    monkeypatch.setattr(run_mod, "runs_dir", lambda: tmp_path / "runs")
+    scn = generate_one(1, 15)
+    assert scn.swap["device"] == "zram"
+    rc = capture_set(tmp_path / "corpus", [scn], kernels=["6.1"], repeats=1, trace="none",
+                     jobs=1, manifest_extra=lambda s: {"split": split_of(s)})
+    assert rc == 0
+    entry = read_manifest(tmp_path / "corpus")["files"][f"{scn.name}__6.1.nc"]
+    assert entry["split"] == split_of(scn) and entry["failed_repeats"] == 0
+    ds = xr.open_dataset(tmp_path / "corpus" / f"{scn.name}__6.1.nc")
+    validate(ds)
+    assert list(ds.phase_name.values) == scn.phase_labels()
+    assert float(ds["swap_total_end"].isel(repeat=0, phase=0)) == scn.swap["size_mib"] * 256 - 1
+    assert np.isfinite(ds["host_load_end"].values).all()

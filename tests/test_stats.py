@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from swaplab.stats import format_rate, intervals_overlap, spread, welch_test, wilson_interval
+from swaplab.stats import (
+    format_rate,
+    intervals_overlap,
+    median,
+    spread,
+    welch_test,
+    wilson_interval,
+)
 
 
 def test_wilson_known_values():
@@ -36,3 +43,31 @@ def test_welch():
     assert t < 0 and p < 1e-4
     assert math.isnan(welch_test([1], [2, 3])[1])
     assert math.isnan(welch_test([2, 2], [2, 2])[1])
+
+
+@pytest.mark.parametrize(("k", "n", "lo", "hi"), [
+    (81, 263, 0.2553, 0.3662),  # Newcombe (1998), Stat Med 17:857, table I, example (a)
+    (0, 3, 0.0, 0.5615),  # 3 repeats, no OOM kill: the rate may still be up to 56 %
+    (5, 10, 0.2366, 0.7634),
+    (20, 20, 0.8389, 1.0),
+])
+def test_wilson_published_values(k, n, lo, hi):
+    a, b = wilson_interval(k, n)
+    assert (round(a, 4), round(b, 4)) == (lo, hi)
+    a2, b2 = wilson_interval(n - k, n)  # symmetric in successes and failures
+    assert math.isclose(a, 1 - b2, abs_tol=1e-12) and math.isclose(b, 1 - a2, abs_tol=1e-12)
+
+
+def test_welch_matches_r():
+    # R: t.test(c(1,2,3,4), c(2,4,6,8,10)) -> t = -2.2514, df = 5.5209, p-value = 0.06913
+    t, p = welch_test([1, 2, 3, 4], [2, 4, 6, 8, 10])
+    assert t == pytest.approx((2.5 - 6.0) / math.sqrt((5 / 3) / 4 + 10 / 5), rel=1e-12)
+    assert round(p, 5) == 0.06913
+
+
+def test_median_iqr_and_range():
+    assert median([3, 1, 2]) == 2.0
+    assert median([1, 2, float("nan"), 3, 4]) == 2.5  # NaN (a phase not reached) is dropped
+    s = spread([1, 2, 3, 4, 100])
+    assert (s.median, s.q1, s.q3, s.iqr, s.lo, s.hi, s.range) == (3, 2, 4, 2, 1, 100, 99)
+    assert spread([50, 64, 64]).median == 64.0  # 6.1's writeback-orphans orphans (MiB)

@@ -232,6 +232,19 @@ def available_kernels(traces: Path) -> list[str]:
     return sorted({p.stem.split("__", 1)[1] for p in traces.glob("*__*.nc")})
 
 
+def _preset_of(kernel: str) -> str:
+    """The preset of a captured Debian kernel (``6.1``, ``6.12``, ``7``: kernels/versions.toml;
+    the presets' ``KERNELS`` say which models it); a one-line error for any other name."""
+    from swaplab.capture.kernels import debian_kernel_names
+    from swaplab.model.policies import kernel_presets
+
+    presets = kernel_presets()
+    allowed = [k for k in debian_kernel_names() if k in presets]
+    if kernel not in allowed:
+        raise CalibrationError(f"unknown kernel {kernel!r}; allowed: " + ", ".join(allowed))
+    return presets[kernel]
+
+
 def build_targets(kernel: str, traces: Path) -> tuple[list[Target], dict[str, Any]]:
     """Every target of ``kernel``'s traces, and the scenarios they need: each exactly as the
     kernel ran it (the trace's ``scenario_toml``), even where data/scenarios has changed since.
@@ -377,17 +390,11 @@ def calibrate(kernel: str = "6.1", quick: bool = False, traces: Path | None = No
     from scipy.optimize import least_squares
     from tqdm.auto import tqdm
 
-    from swaplab.model.policies import KNOBS, kernel_presets
+    from swaplab.model.policies import KNOBS
 
     traces = Path(traces) if traces is not None else TRACES
-    # stock kernels (no built patch) that a preset models and that have traces here
-    have = set(available_kernels(traces)) if traces.is_dir() else set()
-    stock = {k: p for k, p in kernel_presets().items()
-             if "+" not in k and (k in have or not have)}
-    if kernel not in stock:
-        raise CalibrationError(f"unknown kernel {kernel!r}; allowed: " + ", ".join(stock))
+    policy = _preset_of(kernel)
     targets, scenarios = build_targets(kernel, traces)
-    policy = stock[kernel]
     centre = {**PRIOR, **NUISANCE_PRIOR}
     names = list(FIT_KNOBS) + list(NUISANCE_PRIOR)
     x0d = dict(centre)
@@ -566,3 +573,428 @@ def write_toml(res: Result, path: Path, command: str) -> Path:
                    + text)
     tmp.replace(path)
     return path
+
+
+# =============================================================================================
+# Fit on a corpus' calibration half: outcome distributions, discrete targets, jitter sizes
+# =============================================================================================
+#
+# The captures of one kernel in the calibration half of a corpus folder (``MANIFEST.json``
+# entries with ``split == "calibration"``; nothing else is ever read) are compared with the
+# model run over several seeds per scenario (:func:`swaplab.model.simulate_seeds`):
+#
+# - ``phase``: each kept phase interval, log(model median / kernel median);
+# - ``orphans``: orphans at the last phase, log((model + 1 MiB) / (kernel + 1 MiB)) (medians);
+# - ``oom``: per process, (model OOM-kill rate over seeds - kernel rate over repeats), times
+#   sqrt(DISCRETE_WEIGHT): a wrong kill outcome costs DISCRETE_WEIGHT, as much as a phase
+#   duration off by a factor exp(sqrt(DISCRETE_WEIGHT)) = 7.4, so a fit cannot buy
+#   durations with wrong outcomes;
+# - ``orphans>1MiB``: the same for "orphans > 1 MiB at the last phase";
+# - ``spread:phase`` / ``spread:orphans``: the spread over seeds vs over repeats (standard
+#   deviation of log durations; of orphans in MiB), log ratio with a floor, times
+#   sqrt(SPREAD_WEIGHT): this is what sizes the jitter knobs.
+#
+# The discrete terms make the objective piecewise constant, which least squares cannot use;
+# the fit is ``scipy.optimize.minimize`` (Nelder-Mead by default, or Powell) with bounds,
+# on the time knobs' log values and the jitter knobs' values, both scaled to [0, 1], run
+# until its own tolerances stop it; ``converged`` is False when it stopped at its evaluation
+# budget instead.
+
+CORPUS_FIT_JITTER: dict[str, tuple[float, float]] = {
+    # jitter knob -> (start, upper end of the search; the lower end is 0)
+    "jitter": (0.1, 0.5),
+    "io_jitter": (0.05, 0.9),
+    "sched_jitter_us": (50.0, 5000.0),
+    "io_reorder": (1.0, 64.0),
+    "phase_speed_jitter": (0.2, 0.9),
+}
+# Time knobs of the corpus fit: FIT_KNOBS and cpu_munmap_ns, which least squares on durations
+# had to hold (see FIT_KNOBS): here the OOM outcomes are targets, so a munmap cost that buys
+# durations with a wrong kill outcome pays for it.  The rest stay at the preset's values:
+CORPUS_TIME_KNOBS = (*FIT_KNOBS, "cpu_munmap_ns")
+CORPUS_FIXED_WHY = {
+    "cpu_write_ns": "sensitivity 0.02-0.14 on the 6.1 standard traces, below the prior "
+                    "weight: present-page reads take less than the harness pause at a phase "
+                    "end; kept until a corpus fit's [sensitivity]-style check says otherwise",
+    "cpu_scan_ns": "sensitivity 0.003-0.01 on the 6.1 standard traces: few kept pages are "
+                   "scanned in these scenarios",
+}
+DISCRETE_WEIGHT = 4.0
+SPREAD_WEIGHT = 0.5
+SPREAD_FLOOR_LOG = 0.01  # 1 % relative spread of a duration
+SPREAD_FLOOR_MIB = 1.0
+CORPUS_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8)
+CORPUS_SEEDS_QUICK = (1, 2, 3)
+ORPHAN_YES_PAGES = 256  # "orphans > 1 MiB"
+OPTIMIZERS = ("Nelder-Mead", "Powell")
+
+
+@dataclass
+class CorpusCase:
+    """One calibration capture: a scenario on the kernel, its repeats summarised."""
+
+    file: str
+    path: Path
+    scenario: Any
+    kept: list[int]
+    durations: np.ndarray  # repeats x kept intervals (s)
+    orphans: np.ndarray  # repeats: orphans at the last phase (pages)
+    killed: np.ndarray  # repeats x processes: OOM-killed
+
+
+@dataclass
+class CorpusTarget:
+    """One term of the corpus objective."""
+
+    name: str
+    kind: str  # phase | orphans | oom | orphans>1MiB | spread:phase | spread:orphans
+    case: int
+    index: int  # kept interval, or process
+    kernel: float
+    model_before: float = math.nan
+    model_after: float = math.nan
+
+    def residual(self, model: float) -> float:
+        """This target's residual (see the section comment for each kind)."""
+        if not math.isfinite(model):
+            return math.log(10.0)
+        if self.kind == "phase":
+            return math.log(max(model, MIN_SECONDS) / max(self.kernel, MIN_SECONDS))
+        if self.kind == "orphans":
+            return math.log((model + ORPHAN_FLOOR) / (self.kernel + ORPHAN_FLOOR))
+        if self.kind in ("oom", "orphans>1MiB"):
+            return math.sqrt(DISCRETE_WEIGHT) * (model - self.kernel)
+        floor = SPREAD_FLOOR_LOG if self.kind == "spread:phase" else SPREAD_FLOOR_MIB
+        return math.sqrt(SPREAD_WEIGHT) * math.log((model + floor) / (self.kernel + floor))
+
+
+def calibration_cases(corpus: Path, kernel: str, files: Sequence[Path] | None = None
+                      ) -> list[CorpusCase]:
+    """The calibration half of ``corpus`` for ``kernel`` (or the given ``files`` of it).
+
+    Only manifest entries with ``split == "calibration"`` are read (their split is also
+    checked against the hash rule, :func:`swaplab.corpus.corpus_files`); a file of the
+    validation half, or one the manifest does not list, is refused."""
+    from swaplab.corpus import CorpusError, corpus_files
+    from swaplab.scenario import scenario_from_text
+
+    corpus = Path(corpus)
+    if not (corpus / "MANIFEST.json").is_file():
+        raise CalibrationError(f"corpus {corpus}: no MANIFEST.json (expected a corpus "
+                               f"folder with <scenario>__<kernel>.nc and MANIFEST.json)")
+    try:
+        entries = corpus_files(corpus, "calibration", kernel)
+    except CorpusError as e:
+        raise CalibrationError(str(e)) from None
+    allowed = {Path(e["path"]).resolve(): e for e in entries}
+    if files is not None:
+        chosen = []
+        for f in files:
+            p = Path(f) if Path(f).is_absolute() or Path(f).exists() else corpus / f
+            if p.resolve() not in allowed:
+                raise CalibrationError(f"{f}: not a {kernel} capture of the calibration half "
+                                       f"of {corpus} (only MANIFEST.json entries with split "
+                                       f"'calibration' may be fitted)")
+            chosen.append(allowed[p.resolve()])
+        entries = chosen
+    if not entries:
+        raise CalibrationError(f"corpus {corpus}: no calibration captures for kernel "
+                               f"{kernel!r}")
+    cases = []
+    for e in entries:
+        path = Path(e["path"])
+        with xr.open_dataset(path) as ds:
+            k = ds.load()
+        scn = scenario_from_text(k.attrs["scenario_toml"], str(path))
+        kept = _kept_phases(k, scn.name)
+        pet = np.atleast_2d(k["phase_end_time"].values)
+        orph = np.atleast_2d(k["swap_orphans_end"].values)[:, -1].astype(float)
+        killed = np.atleast_2d(k["process_oom_killed"].values).astype(float)
+        cases.append(CorpusCase(path.name, path, scn, kept, _intervals(pet, kept), orph,
+                                killed))
+    return cases
+
+
+def _rate(flags: np.ndarray) -> float:
+    f = np.asarray(flags, dtype=float)
+    f = f[np.isfinite(f)]
+    return float(np.mean(f > 0)) if f.size else math.nan
+
+
+def _log_sd(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x) & (x > 0)]
+    return float(np.std(np.log(x), ddof=1)) if x.size >= 2 else math.nan
+
+
+def _sd(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(np.std(x, ddof=1)) if x.size >= 2 else math.nan
+
+
+def corpus_targets(cases: Sequence[CorpusCase]) -> list[CorpusTarget]:
+    """Every term of the corpus objective, with the kernel's value (see the section
+    comment); spreads only where the kernel has >= 3 repeats."""
+    out: list[CorpusTarget] = []
+    for c, case in enumerate(cases):
+        names = case.scenario.phase_labels()
+        reps = case.durations.shape[0]
+        kmed = np.nanmedian(case.durations, axis=0) if reps else []
+        for j, i in enumerate(case.kept):
+            if np.isfinite(kmed[j]) and kmed[j] > 0:
+                out.append(CorpusTarget(f"{case.file}:{names[i]}", "phase", c, j,
+                                        float(kmed[j])))
+                if reps >= 3 and math.isfinite(_log_sd(case.durations[:, j])):
+                    out.append(CorpusTarget(f"{case.file}:{names[i]}:spread", "spread:phase",
+                                            c, j, _log_sd(case.durations[:, j])))
+        if np.isfinite(case.orphans).any():
+            out.append(CorpusTarget(f"{case.file}:orphans@last", "orphans", c, -1,
+                                    float(np.nanmedian(case.orphans))))
+            out.append(CorpusTarget(f"{case.file}:orphans>1MiB@last", "orphans>1MiB", c, -1,
+                                    _rate(case.orphans > ORPHAN_YES_PAGES)))
+            if reps >= 3 and math.isfinite(_sd(case.orphans)):
+                out.append(CorpusTarget(f"{case.file}:orphans@last:spread", "spread:orphans",
+                                        c, -1, _sd(case.orphans / 256.0)))
+        for p, proc in enumerate(case.scenario.processes):
+            rate = _rate(case.killed[:, p])
+            if math.isfinite(rate):
+                out.append(CorpusTarget(f"{case.file}:{proc.name}:oom-killed", "oom", c, p,
+                                        rate))
+    return out
+
+
+def corpus_model_values(targets: Sequence[CorpusTarget], cases: Sequence[CorpusCase],
+                        policy: str, knobs: Mapping[str, Any], seeds: Sequence[int],
+                        threads: int = 2) -> np.ndarray:
+    """Each target's model value over ``seeds`` (medians, rates, spreads)."""
+    from swaplab.model import simulate_seeds
+
+    runs = [simulate_seeds(case.scenario, policy, knobs, seeds, threads=threads)
+            for case in cases]
+    out = np.empty(len(targets))
+    for n, t in enumerate(targets):
+        r = runs[t.case]
+        if t.kind in ("phase", "spread:phase"):
+            dur = _intervals(r["phase_end_time"].values, cases[t.case].kept)[:, t.index]
+            out[n] = float(np.median(dur)) if t.kind == "phase" else _log_sd(dur)
+        elif t.kind in ("orphans", "orphans>1MiB", "spread:orphans"):
+            orph = r["swap_orphans_end"].values[:, -1].astype(float)
+            out[n] = (float(np.median(orph)) if t.kind == "orphans" else
+                      _rate(orph > ORPHAN_YES_PAGES) if t.kind == "orphans>1MiB" else
+                      _sd(orph / 256.0))
+        else:
+            out[n] = _rate(r["oom_killed"].values[:, t.index])
+    return out
+
+
+def _corpus_space(policy: str, time_knobs: Sequence[str], jitter_knobs: Sequence[str]
+                  ) -> tuple[list[str], np.ndarray, np.ndarray, dict[str, float]]:
+    """Parameter names, lower and upper ends (log for time knobs, linear for jitter) and
+    the start (the preset's current values; the jitter knobs' starts)."""
+    from swaplab.model.policies import KNOBS, resolve_knobs
+
+    cur = resolve_knobs(policy)
+    names = list(time_knobs) + list(jitter_knobs)
+    lo, hi = _bounds(list(time_knobs), PRIOR)
+    start = {n: float(cur[n]) for n in time_knobs}
+    jl, jh = [], []
+    for n in jitter_knobs:
+        s, top = CORPUS_FIT_JITTER[n]
+        start[n] = s
+        jl.append(0.0)
+        jh.append(min(top, KNOBS[n].hi))
+    return names, np.concatenate([lo, jl]), np.concatenate([hi, jh]), start
+
+
+@dataclass
+class CorpusResult:
+    """What :func:`calibrate_corpus` found."""
+
+    kernel: str
+    policy: str
+    corpus: str
+    quick: bool
+    seeds: tuple[int, ...]
+    start: dict[str, float]
+    fitted: dict[str, float]
+    fixed: dict[str, float]
+    targets: list[CorpusTarget]
+    objective_before: float
+    objective_after: float
+    converged: bool
+    nfev: int
+    nit: int
+    optimizer: str
+    message: str
+    files: dict[str, str]
+
+
+def calibrate_corpus(kernel: str, corpus: Path, files: Sequence[Path] | None = None, *,
+                     quick: bool = False, method: str = "Nelder-Mead",
+                     max_evals: int | None = None, seeds: Sequence[int] | None = None,
+                     time_knobs: Sequence[str] = CORPUS_TIME_KNOBS,
+                     jitter_knobs: Sequence[str] = tuple(CORPUS_FIT_JITTER),
+                     progress: bool = True, threads: int = 2) -> CorpusResult:
+    """Fit the time knobs and the jitter knobs' sizes to the calibration half of ``corpus``
+    for ``kernel`` (see the section comment).  ``quick``: 3 seeds and a small budget."""
+    from scipy.optimize import minimize
+    from tqdm.auto import tqdm
+
+    policy = _preset_of(kernel)
+    if method not in OPTIMIZERS:
+        raise CalibrationError(f"optimizer {method!r}; allowed: " + ", ".join(OPTIMIZERS))
+    for n in jitter_knobs:
+        if n not in CORPUS_FIT_JITTER:
+            raise CalibrationError(f"jitter knob {n!r}; allowed: "
+                                   + ", ".join(CORPUS_FIT_JITTER))
+    cases = calibration_cases(corpus, kernel, files)
+    targets = corpus_targets(cases)
+    seeds = tuple(seeds or (CORPUS_SEEDS_QUICK if quick else CORPUS_SEEDS))
+    names, lo, hi, start = _corpus_space(policy, time_knobs, jitter_knobs)
+    ntime = len(time_knobs)
+    fixed = {n: float(v) for n, v in _preset_values(policy).items()
+             if n in PRIOR and n not in time_knobs}
+
+    def values_of(z: np.ndarray) -> dict[str, Any]:
+        x = lo + np.clip(z, 0.0, 1.0) * (hi - lo)
+        out: dict[str, Any] = {}
+        for i, n in enumerate(names):
+            v = float(np.exp(x[i])) if i < ntime else float(x[i])
+            out[n] = int(round(v)) if n == "io_reorder" else v
+        return out
+
+    def z_of(vals: Mapping[str, float]) -> np.ndarray:
+        x = np.array([math.log(vals[n]) if i < ntime else float(vals[n])
+                      for i, n in enumerate(names)])
+        return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+
+    prior = np.log([PRIOR[n] for n in time_knobs])
+    budget = max_evals or (60 if quick else 3000)
+    bar = tqdm(total=budget, desc=f"calibrate {kernel} (corpus)", unit="fit",
+               disable=not progress)
+
+    def evaluate(vals: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
+        knobs = {**fixed, **vals}
+        mv = corpus_model_values(targets, cases, policy, knobs, seeds, threads)
+        res = np.array([t.residual(v) for t, v in zip(targets, mv, strict=True)])
+        logs = np.log([vals[n] for n in time_knobs])
+        total = float(np.sum(res ** 2) + PRIOR_WEIGHT ** 2 * np.sum((logs - prior) ** 2))
+        return mv, res, total
+
+    def fun(z: np.ndarray) -> float:
+        bar.update(1)
+        return evaluate(values_of(z))[2]
+
+    z0 = z_of(start)
+    before_vals, before_res, _ = evaluate(values_of(z0))
+    simplex = [z0] + [np.clip(z0 + np.where(np.arange(len(z0)) == i,
+                                            0.1 if z0[i] <= 0.9 else -0.1, 0.0), 0, 1)
+                      for i in range(len(z0))]
+    opts: dict[str, Any] = {"maxfev": budget, "xatol": 1e-3, "fatol": 1e-4,
+                            "initial_simplex": np.array(simplex)}
+    if method == "Powell":
+        opts = {"maxfev": budget, "xtol": 1e-3, "ftol": 1e-4}
+    try:
+        sol = minimize(fun, z0, method=method, bounds=[(0.0, 1.0)] * len(z0), options=opts)
+    finally:
+        bar.close()
+    fitted = values_of(sol.x)
+    fitted = {n: (v if n == "io_reorder" else _round(v)) for n, v in fitted.items()}
+    after_vals, after_res, _ = evaluate(fitted)
+    for t, b, a in zip(targets, before_vals, after_vals, strict=True):
+        t.model_before, t.model_after = float(b), float(a)
+    converged = bool(sol.success) and int(sol.nfev) < budget
+    used = {c.file: _sha256(c.path) for c in cases}
+    return CorpusResult(kernel, policy, str(corpus), quick, seeds, dict(start), fitted, fixed,
+                        targets, objective(before_res), objective(after_res), converged,
+                        int(sol.nfev), int(getattr(sol, "nit", 0)),
+                        f"scipy.optimize.minimize(method={method!r}, bounds, time knobs in "
+                        f"log space [prior/{LOW:g}, prior*{HIGH:g}], jitter knobs in [0, "
+                        f"upper], both scaled to [0, 1]; prior weight {PRIOR_WEIGHT:g}, "
+                        f"discrete weight {DISCRETE_WEIGHT:g}, spread weight "
+                        f"{SPREAD_WEIGHT:g})", str(sol.message), used)
+
+
+def _preset_values(policy: str) -> dict[str, Any]:
+    from swaplab.model.policies import resolve_knobs
+
+    return resolve_knobs(policy)
+
+
+def corpus_to_dict(res: CorpusResult, command: str) -> dict[str, Any]:
+    """The calibration file's content for a corpus fit (see :func:`write_corpus_toml`)."""
+    import numba
+    import scipy
+
+    from swaplab import __version__
+    from swaplab.schema import git_commit, utc_now
+
+    return {
+        "calibration": {
+            "kernel": res.kernel, "policy": res.policy, "quick": res.quick,
+            "data": "corpus", "corpus": res.corpus, "split": "calibration",
+            "seeds": list(res.seeds), "converged": res.converged, "nfev": res.nfev,
+            "nit": res.nit, "optimizer": res.optimizer, "optimizer_message": res.message,
+            "objective_before": _num(res.objective_before),
+            "objective_after": _num(res.objective_after), "n_targets": len(res.targets),
+            "objective": "sum of squared residuals: log ratios of phase durations and "
+                         "orphans (model median over seeds vs kernel median over repeats), "
+                         "rate differences of OOM kill per process and of orphans > 1 MiB "
+                         f"(x sqrt({DISCRETE_WEIGHT:g})), log ratios of spreads over seeds "
+                         f"vs repeats (x sqrt({SPREAD_WEIGHT:g})); plus the prior term",
+        },
+        "fitted": dict(res.fitted),
+        "fixed": {"note": "not fitted: the preset's values (why: [fixed_why])", **res.fixed},
+        "fixed_why": {n: CORPUS_FIXED_WHY.get(n, "not in this fit's time_knobs")
+                      for n in res.fixed},
+        "start": dict(res.start),
+        "provenance": {
+            "git_commit": git_commit(), "swaplab_version": __version__,
+            "scipy_version": scipy.__version__, "numba_version": numba.__version__,
+            "created_utc": utc_now(), "command": command,
+            "scenarios": "as the kernel ran them (each capture's scenario_toml)",
+            "files_sha256": res.files,
+        },
+    }
+
+
+def corpus_targets_toml(targets: Sequence[CorpusTarget]) -> str:
+    """The ``[targets]`` table of a corpus fit."""
+    lines = ["[targets]", "# name = { kind, kernel, model_before, model_after, "
+             "residual_before, residual_after } (s, pages, rates or spreads)"]
+    for t in targets:
+        row = {"kind": t.kind, "kernel": _num(t.kernel), "model_before": _num(t.model_before),
+               "model_after": _num(t.model_after),
+               "residual_before": _num(t.residual(t.model_before)),
+               "residual_after": _num(t.residual(t.model_after))}
+        body = ", ".join(f"{k} = {_toml_value(v)}" for k, v in row.items())
+        lines.append(f"{json.dumps(t.name)} = {{ {body} }}")
+    return "\n".join(lines) + "\n"
+
+
+def write_corpus_toml(res: CorpusResult, path: Path, command: str) -> Path:
+    """Write a corpus fit's calibration file (TOML) to ``path``; returns it."""
+    import tomli_w
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = tomli_w.dumps(corpus_to_dict(res, command)) + "\n" + corpus_targets_toml(
+        res.targets)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("# swaplab calibrate --corpus: fitted time and jitter knobs "
+                   "(see swaplab/calibrate.py)\n" + text)
+    tmp.replace(path)
+    return path
+
+
+def require_clean_tree(allow_dirty: bool) -> str:
+    """The checkout's commit; CalibrationError when the tree has uncommitted changes
+    (a calibration file must name the code that made it) unless ``allow_dirty``."""
+    from swaplab.schema import git_commit
+
+    commit = git_commit()
+    if commit.endswith("-dirty") and not allow_dirty:
+        raise CalibrationError(f"the checkout has uncommitted changes ({commit}); commit "
+                               f"them first or pass --allow-dirty")
+    return commit

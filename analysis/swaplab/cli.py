@@ -19,6 +19,7 @@ VERBS = {
     "reproduce": "reproduce",
     "calibrate": "calibrate",
     "scenarios": "scenarios",
+    "validate": "validate",
 }
 
 

@@ -33,6 +33,8 @@ __all__ = [
     "set_style",
     "store_frame",
     "timeseries",
+    "validation_distributions",
+    "validation_scorecard",
 ]
 
 TOUR_VARS = ("swap_used", "swap_cached", "swap_orphans")
@@ -326,6 +328,61 @@ def patched_oom(outcomes: pd.DataFrame) -> Any:
     g.set_titles(col_template="{col_name}")
     g.figure.suptitle("OOM kill in the last process: patched kernels vs model presets", y=1.03)
     return g.figure
+
+
+def validation_scorecard(result: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per kernel of :func:`swaplab.validate.validate`'s result: the three figures."""
+    rows = []
+    for kernel, k in result["kernels"].items():
+        rows.append({"kernel": kernel, "preset": k["policy"], "scenarios": k["scenarios"],
+                     "not captured": len(k["scenarios_not_captured"]), "cells": k["cells"],
+                     "cells_within_10pct": k["cells_within_10pct"],
+                     "orphan_agreement": k["orphan_agreement"],
+                     "oom_rate_agreement": k["oom_rate_agreement"]})
+    return pd.DataFrame(rows).set_index("kernel")
+
+
+def validation_distributions(result: Mapping[str, Any]) -> Any:
+    """Per kernel and validation scenario: orphans at the last phase over the model's seeds
+    (box) and the kernel's repeats (dots), and OOM-kill rates with Wilson 95 % intervals."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from swaplab.stats import wilson_interval
+
+    kernels = list(result["kernels"])
+    fig, axes = plt.subplots(2, len(kernels), figsize=(5.2 * len(kernels), 9), squeeze=False,
+                             sharey="row")
+    for col, kernel in enumerate(kernels):
+        rows = result["kernels"][kernel]["per_scenario"]
+        orph = pd.DataFrame(
+            [{"scenario": r["scenario"], "source": "model", "orphans": v}
+             for r in rows for v in r["model_orphans_mib"]]
+            + [{"scenario": r["scenario"], "source": "kernel", "orphans": v}
+               for r in rows for v in r["kernel_orphans_mib"]])
+        ax = axes[0, col]
+        if not orph.empty:
+            order = [r["scenario"] for r in rows]
+            sns.boxplot(data=orph[orph.source == "model"], y="scenario", x="orphans",
+                        order=order, ax=ax, color="0.85", fliersize=2)
+            sns.stripplot(data=orph[orph.source == "kernel"], y="scenario", x="orphans",
+                          order=order, ax=ax, color="C3", size=4)
+        ax.set_title(f"{kernel}: orphans at the last phase\n(box: model seeds, dots: kernel "
+                     "repeats)", fontsize=10)
+        ax.set_xlabel("orphaned swap cache (MiB)")
+        ax = axes[1, col]
+        for y, r in enumerate(rows):
+            for dy, src, color in ((-0.15, "kernel_oom", "C3"), (0.15, "model_oom", "0.3")):
+                k, n = r[src]
+                lo, hi = wilson_interval(k, n)
+                ax.errorbar(k / n if n else np.nan, y + dy, xerr=[[k / n - lo], [hi - k / n]]
+                            if n else None, fmt="o", color=color, ms=4, capsize=2)
+        ax.set_yticks(range(len(rows)), [r["scenario"] for r in rows])
+        ax.set_xlim(-0.05, 1.05)
+        ax.set_xlabel("OOM-kill rate (Wilson 95 %): red kernel repeats, grey model seeds")
+        ax.set_title(f"{kernel}: OOM-kill rate per scenario", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def save_figure(fig: Any, directory: str | Path, name: str, dpi: int = 110) -> Path:

@@ -74,7 +74,7 @@ def notebook_parameters(name: str, out: Path, quick: bool) -> dict[str, Any]:
     if name == "03-kernel-validation":
         return {"figures_dir": figures, "model_cache": cache, "scenarios": fast if quick else []}
     return {"sweeps_dir": str(out / "sweeps"), "figures_dir": figures, "model_cache": cache,
-            "trace_scenarios": fast if quick else []}
+            "trace_scenarios": fast if quick else [], "validation_seeds": 5 if quick else 20}
 
 
 def execute_notebook(name: str, out_dir: str, parameters: dict[str, Any],

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Spread", "format_rate", "intervals_overlap", "spread", "welch_test",
+__all__ = ["Spread", "format_rate", "intervals_overlap", "median", "spread", "welch_test",
            "wilson_interval"]
 
 
@@ -54,6 +54,21 @@ class Spread:
 
     def __str__(self) -> str:
         return f"{self.median:.3g} [{self.lo:.3g}-{self.hi:.3g}], n={self.n}"
+
+    @property
+    def iqr(self) -> float:
+        """Interquartile range q3 - q1."""
+        return self.q3 - self.q1
+
+    @property
+    def range(self) -> float:
+        """hi - lo (min-max)."""
+        return self.hi - self.lo
+
+
+def median(values: Sequence[float] | np.ndarray) -> float:
+    """Median of the finite values (NaN if none)."""
+    return spread(values).median
 
 
 def spread(values: Sequence[float] | np.ndarray) -> Spread:

@@ -1,4 +1,5 @@
-"""``swaplab calibrate``: fit the model's time-cost knobs to one kernel's traces."""
+"""``swaplab calibrate``: fit the model's time-cost knobs to one kernel's traces, or its time
+and jitter knobs to the calibration half of a corpus (``--corpus``)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernel", default="6.1",
                         help="kernel whose traces to fit: 6.1 (default), 6.12 or 7")
     parser.add_argument("--quick", action="store_true",
-                        help="one seed and a few iterations (~1 min; for tests)")
+                        help="few seeds and a small budget (for tests)")
     parser.add_argument("--traces", type=Path, default=None,
-                        help="traces directory (default: data/traces)")
+                        help="traces directory (default: data/traces; least squares on "
+                             "time costs)")
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="corpus folder (e.g. data/validation): fit time and jitter knobs "
+                             "to its calibration half only, with OOM/orphan outcomes in the "
+                             "objective")
+    parser.add_argument("--files", nargs="+", type=Path, default=None,
+                        help="with --corpus: only these captures (each must be a calibration "
+                             "entry of the corpus manifest)")
+    parser.add_argument("--optimizer", default="Nelder-Mead",
+                        help="with --corpus: Nelder-Mead (default) or Powell")
+    parser.add_argument("--max-evals", type=int, default=None,
+                        help="with --corpus: evaluation budget (default 3000; --quick 60)")
+    parser.add_argument("--allow-dirty", action="store_true",
+                        help="write even when the checkout has uncommitted changes")
     parser.add_argument("-o", "--output", type=Path, default=None,
                         help="output TOML (default: data/calibration/<kernel>.toml)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -29,6 +44,16 @@ def command_line(args: argparse.Namespace) -> str:
         words.append("--quick")
     if args.traces is not None:
         words += ["--traces", str(args.traces)]
+    if getattr(args, "corpus", None) is not None:
+        words += ["--corpus", str(args.corpus)]
+        if args.files:
+            words += ["--files", *map(str, args.files)]
+        if args.optimizer != "Nelder-Mead":
+            words += ["--optimizer", args.optimizer]
+        if args.max_evals is not None:
+            words += ["--max-evals", str(args.max_evals)]
+    if getattr(args, "allow_dirty", False):
+        words.append("--allow-dirty")
     if args.output is not None:
         words += ["-o", str(args.output)]
     return shlex.join(words)
@@ -36,15 +61,38 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the verb."""
-    from swaplab.calibrate import calibrate, write_toml
+    from swaplab.calibrate import (
+        CalibrationError,
+        calibrate,
+        calibrate_corpus,
+        require_clean_tree,
+        write_corpus_toml,
+        write_toml,
+    )
     from swaplab.paths import DATA
 
-    res = calibrate(args.kernel, quick=args.quick, traces=args.traces,
-                    progress=not args.no_progress)
+    require_clean_tree(args.allow_dirty)
     out = args.output or DATA / "calibration" / f"{args.kernel}.toml"
-    write_toml(res, out, command_line(args))
-    print(f"kernel {res.kernel} ({res.policy}): objective {res.objective_before:.2f} -> "
-          f"{res.objective_after:.2f} over {len(res.targets)} targets, {res.nfev} fits")
+    if args.corpus is None:
+        if args.files:
+            raise CalibrationError("--files needs --corpus (the folder whose manifest "
+                                   "marks them calibration)")
+        res = calibrate(args.kernel, quick=args.quick, traces=args.traces,
+                        progress=not args.no_progress)
+        write_toml(res, out, command_line(args))
+        print(f"kernel {res.kernel} ({res.policy}): objective {res.objective_before:.2f} -> "
+              f"{res.objective_after:.2f} over {len(res.targets)} targets, {res.nfev} fits")
+    else:
+        if args.max_evals is not None and args.max_evals < 1:
+            raise CalibrationError(f"--max-evals {args.max_evals}: must be >= 1")
+        res = calibrate_corpus(args.kernel, args.corpus, args.files, quick=args.quick,
+                               method=args.optimizer, max_evals=args.max_evals,
+                               progress=not args.no_progress)
+        write_corpus_toml(res, out, command_line(args))
+        print(f"kernel {res.kernel} ({res.policy}), calibration half of {res.corpus}: "
+              f"objective {res.objective_before:.2f} -> {res.objective_after:.2f} over "
+              f"{len(res.targets)} targets, {res.nfev} evaluations, "
+              f"{'converged' if res.converged else 'NOT converged'} ({res.message})")
     for name, value in res.fitted.items():
         print(f"  {name} = {value:g}")
     print(f"wrote {out}")

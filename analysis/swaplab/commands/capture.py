@@ -17,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--standard-set", action="store_true",
                         help="capture every standard scenario (data/scenarios) on every "
                              "--kernel (default: 6.1 6.12 7); -o is then a folder")
+    parser.add_argument("--only", action="append", metavar="NAME", default=None,
+                        help="with --standard-set: only these standard scenarios (repeatable)")
     parser.add_argument("--scenarios", metavar="DIR", default=None,
                         help="capture every scenario of a corpus folder (DIR/scenarios/*.toml "
                              "or DIR/*.toml) on every --kernel; -o is then the corpus folder, "
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from swaplab.capture.kernels import CaptureError, resolve_kernel
     from swaplab.capture.run import capture, clear_cache_for
     from swaplab.capture.traces import capture_standard_set
-    from swaplab.scenario import load_scenario
+    from swaplab.scenario import load_scenario, standard_scenarios
     from swaplab.schema import write_netcdf
 
     command = "swaplab capture " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["capture"]
@@ -72,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
     if args.standard_set:
         if args.scenario:
             raise CaptureError("give either a scenario or --standard-set, not both")
+        unknown = sorted(set(args.only or []) - set(standard_scenarios()))
+        if unknown:
+            raise CaptureError(f"--only {unknown[0]!r}: not a standard scenario; allowed: "
+                               + ", ".join(standard_scenarios()))
         return capture_standard_set(Path(args.output), kernels=args.kernel,
+                                    scenarios=args.only,
                                     repeats=args.repeats, trace=args.trace or "kprobes",
                                     jobs=args.jobs,
                                     scheduler=args.scheduler, sample_ms=args.sample_ms,

@@ -17,7 +17,7 @@ from swaplab.model.errors import ModelError
 from swaplab.model.policies import KNOBS, PRESETS, resolve_knobs
 
 __all__ = ["KNOBS", "PRESETS", "ModelError", "resolve_knobs", "simulate", "simulate_batch",
-           "run_model"]
+           "simulate_seeds", "run_model"]
 
 
 def _scenario(scenario: Any) -> Any:
@@ -81,3 +81,14 @@ def simulate_batch(points: Sequence[tuple[Any, str, Mapping[str, Any] | None, in
     with ThreadPoolExecutor(max_workers=threads) as pool:
         rest = list(pool.map(lambda p: simulate(*p), points[1:]))
     return [first] + rest
+
+
+def simulate_seeds(scenario: Any, policy: str = "linux-6.1",
+                   knobs: Mapping[str, Any] | None = None, seeds: Sequence[int] = range(20),
+                   threads: int | None = None) -> Any:
+    """Run ``scenario`` once per seed and return per-seed outcome summaries (OOM kills per
+    process, orphans at the last phase, end-of-phase swap_used / swap_cached): an
+    ``xr.Dataset`` over ``seed``; see :func:`swaplab.model.seeds.simulate_seeds`."""
+    from swaplab.model.seeds import simulate_seeds as _simulate_seeds
+
+    return _simulate_seeds(scenario, policy, knobs, seeds, threads)

@@ -67,7 +67,12 @@ K_MEMCG_ACCOUNTING = 38
 K_PHASE_PAUSE_S = 39
 K_CPU_MUNMAP = 40
 K_PROC_CHARGE = 41
-N_KNOBS = 42
+K_IO_JITTER = 42
+K_IO_REORDER = 43
+K_SCHED_JITTER_US = 44
+K_PHASE_SPEED_JITTER = 45
+N_KNOBS = 46
+K_SPEED = N_KNOBS  # not a knob: the current op row's speed factor (phase_speed_jitter)
 KNOB_ORDER = (
     "era", "slots_cache", "slots_cache_free", "alloc_reclaim", "alloc_full_cluster_reclaim",
     "swap_full_memcg", "zap_lock", "zap_wait_writeback", "trylock_fail_p", "readahead",
@@ -77,7 +82,8 @@ KNOB_ORDER = (
     "cpu_swapfault_ns", "cpu_pageout_ns", "cpu_scan_ns", "cpu_zap_ns", "io_latency_us",
     "fast_write_mib_s", "fast_read_mib_s", "jitter", "kernel_reserved_mib",
     "sample_interval_s", "check_invariants", "max_sim_s", "io_burst_s", "memcg_accounting",
-    "phase_pause_s", "cpu_munmap_ns", "proc_charge_pages",
+    "phase_pause_s", "cpu_munmap_ns", "proc_charge_pages", "io_jitter", "io_reorder",
+    "sched_jitter_us", "phase_speed_jitter",
 )  # the K_* indices above, by name
 VAR_ORDER = (
     "swap_total", "swap_used", "swap_cached", "swap_orphans", "memcg_current",
@@ -312,11 +318,22 @@ def rng_uniform(rng):
 
 @jit
 def cost(st, base_ns):
-    """A CPU cost with the jitter knob applied (ns)."""
+    """A CPU cost at the current op row's speed, with the jitter knob applied (ns)."""
     j = st.k[K_JITTER]
-    if j > 0.0 and base_ns > 0.0:
-        return np.int64(base_ns * (1.0 + j * (2.0 * rng_uniform(st.rng) - 1.0)))
-    return np.int64(base_ns)
+    b = base_ns * st.k[K_SPEED]
+    if j > 0.0 and b > 0.0:
+        return np.int64(b * (1.0 + j * (2.0 * rng_uniform(st.rng) - 1.0)))
+    return np.int64(b)
+
+
+@jit
+def sched_delay(st):
+    """A racing thread's random wait before its next step: U(0, sched_jitter_us) (ns).
+    No draw when the knob is 0."""
+    j = st.k[K_SCHED_JITTER_US]
+    if j > 0.0:
+        return np.int64(j * 1000.0 * rng_uniform(st.rng))
+    return np.int64(0)
 
 
 # =============================================================================================
@@ -909,14 +926,26 @@ def submit_io(st, f, t, ring_f, ring_t, head, tail, dev, burst, page, fast):
     admitted at once while the bucket holds under ``burst`` ns of bandwidth, else when it
     has drained that far; ``g[dev]`` is the time the bucket would be empty.  Admitted I/O
     takes ``fast`` ns.  Unthrottled (burst 0, fast == page): a FIFO at the disk's bandwidth.
-    Completions stay in submission order (the ring is FIFO)."""
+    Completions stay in submission order (the ring is FIFO) unless ``io_reorder`` > 0;
+    ``io_jitter`` scales this I/O's latency, what it adds to the bucket and its service
+    time by one U(1 - j, 1 + j) draw; a new request only trades places with one that
+    completes after it was admitted (on a saturated throttle: none)."""
     g = st.g
-    admit = t + np.int64(st.k[K_IO_LAT_US] * 1000.0)
+    lat = st.k[K_IO_LAT_US] * 1000.0
+    fill = g[page]
+    service = g[fast]
+    j = st.k[K_IO_JITTER]
+    if j > 0.0:  # io_jitter: latency, bandwidth share and service time of this I/O
+        u = 1.0 + j * (2.0 * rng_uniform(st.rng) - 1.0)
+        lat = lat * u
+        fill = np.int64(fill * u)
+        service = np.int64(service * u)
+    admit = t + np.int64(lat)
     if g[dev] - g[burst] > admit:
         admit = g[dev] - g[burst]
     empty = admit if admit > g[dev] else g[dev]
-    g[dev] = empty + g[page]
-    done = admit + g[fast]
+    g[dev] = empty + fill
+    done = admit + service
     cap = ring_f.shape[0]
     if g[tail] > g[head]:
         last = ring_t[(g[tail] - 1) % cap]
@@ -927,6 +956,23 @@ def submit_io(st, f, t, ring_f, ring_t, head, tail, dev, burst, page, fast):
     ring_t[i] = done
     st.fr[FR_IOSEQ, f] = g[tail]
     g[tail] += 1
+    # io_reorder: the new request may complete in the place of one of the last io_reorder
+    # requests still queued (uniform over them and itself); times stay in order, pages swap
+    w = np.int64(st.k[K_IO_REORDER])
+    if w > 0:
+        pending = g[tail] - 1 - g[head]
+        m = w if w < pending else pending
+        if m > 0:
+            back = np.int64(rng_next(st.rng) % np.uint64(m + 1))
+            if back > 0:
+                p = (g[tail] - 1 - back) % cap
+                if ring_t[p] >= admit:  # not before the disk admitted it
+                    other = ring_f[p]
+                    ring_f[p] = f
+                    ring_f[i] = other
+                    st.fr[FR_IOSEQ, f] = g[tail] - 1 - back
+                    st.fr[FR_IOSEQ, other] = g[tail] - 1
+                    done = ring_t[p]
     return done
 
 
@@ -1934,7 +1980,9 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
     Reader ``probe`` (as the guest's toucher): the middle page of each odd chunk, until the
     munmap thread is done.  Reader ``sequential``: every page of each odd chunk in order, so
     readahead windows grow and reach the next (even) chunk; the munmap thread zaps even chunk
-    c only once the reader has finished chunk c - 1, while that readahead may be in flight."""
+    c only once the reader has finished chunk c - 1, while that readahead may be in flight.
+    Scheduling noise (``sched_jitter_us``): each munmap call and each read starts late by
+    U(0, sched_jitter_us)."""
     nchunks = (hi - lo + chunk - 1) // chunk
     tz = t  # munmap thread
     tr = t  # reader thread
@@ -1951,6 +1999,7 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
         if zap_ready and (not can_read or tz <= tr):
             a = lo + ze * chunk
             b = min(hi, a + chunk)
+            tz += sched_delay(st)  # the munmap thread is scheduled a little late
             start = tz
             tz = munmap_range(st, a, b, tz)  # one munmap call per even chunk
             if one_cpu:
@@ -1968,6 +2017,7 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
             ro += 2
         if v >= hi:
             continue
+        tr += sched_delay(st)  # the reader is scheduled a little late
         advance_to(st, tr)
         start = tr
         tr = fault_page(st, v, False, tr)
@@ -1989,10 +2039,12 @@ def op_race(st, lo, hi, chunk, keep, sequential, t):
 @jit
 def op_fork(st, lo, hi, hi_read, children, child_base, t):
     """fork_touch: each child (one after another) copies the region's ptes (copy_pte_range:
-    swap_duplicate / page_dup_rmap), reads a fraction of it, then exits."""
+    swap_duplicate / page_dup_rmap), reads a fraction of it, then exits; ``sched_jitter_us``
+    delays each fork and each exit by U(0, sched_jitter_us)."""
     g = st.g
     d = child_base - lo
     for _ in range(children):
+        t += sched_delay(st)  # the child is forked a little late
         g[G_CHILD_LO] = child_base
         g[G_CHILD_HI] = child_base + (hi - lo)
         g[G_CHILD_DELTA] = d
@@ -2018,6 +2070,7 @@ def op_fork(st, lo, hi, hi_read, children, child_base, t):
                 break
         g[G_REGION_LO] = old_lo
         g[G_REGION_HI] = old_hi
+        t += sched_delay(st)  # the child exits a little late (its reads may end meanwhile)
         for v in range(child_base, child_base + (hi - lo)):
             advance_to(st, t)
             t = zap_pte(st, v, t)
@@ -2224,7 +2277,7 @@ def check_invariants(st, refs, maps):
 def phase_pause(st, t):
     """The guest harness stops the workload at each phase end while it snapshots; time (and
     I/O) goes on.  Returns the time after the pause."""
-    t += np.int64(st.k[K_PHASE_PAUSE_S] * 1e9)
+    t += np.int64(st.k[K_PHASE_PAUSE_S] * 1e9 * st.k[K_SPEED])
     advance_to(st, t)
     return t
 
@@ -2266,6 +2319,9 @@ def run_ops(st, ops, fops, procs, child_base):
             if code == OP_EXIT and not g[G_STOPPED]:
                 t = phase_pause(st, t)
             continue
+        pj = st.k[K_PHASE_SPEED_JITTER]
+        if pj > 0.0:  # the guest's speed for this op row: one draw U(1 - pj, 1 + pj)
+            st.k[K_SPEED] = 1.0 + pj * (2.0 * rng_uniform(st.rng) - 1.0)
         advance_to(st, t)
         g[G_REGION_LO] = lo
         g[G_REGION_HI] = ops[i, O_C]
@@ -2376,7 +2432,7 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
         pte=np.full(nvpages, PTE_NONE, dtype=np.int32),
         g=g,
         c=np.zeros(N_COUNTERS, dtype=np.int64),
-        k=knobs.astype(np.float64),
+        k=np.append(knobs.astype(np.float64), 1.0),  # + K_SPEED
         wbq_f=np.zeros(nframes + 1, dtype=np.int32),
         wbq_t=np.zeros(nframes + 1, dtype=np.int64),
         rdq_f=np.zeros(nframes + 1, dtype=np.int32),

@@ -10,15 +10,37 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from swaplab.model.naive import scan
-from swaplab.model.naive.machine import NEVER, Machine
+from swaplab.model.naive.machine import NEVER, IoQueue, Machine
 from swaplab.model.naive.mem import INACTIVE, Page
 from swaplab.model.naive.observe import observe
+
+
+def submit_io(m: Machine, q: IoQueue, page: Page, t: int) -> int:
+    """Issue one page of I/O at ``t`` on queue ``q``; returns when it completes.
+
+    Run-to-run variability: ``io_jitter`` scales its latency, its share of a throttled
+    bandwidth and its time on the disk by one U(1 - j, 1 + j) draw; ``io_reorder`` lets it
+    trade places with one of the last io_reorder requests still queued (one draw over them
+    and itself), unless that one completes before this one was admitted."""
+    lat = m.knobs.io_latency_us * 1000.0
+    scale = None
+    j = m.knobs.io_jitter
+    if j > 0.0:
+        scale = 1.0 + j * (2.0 * m.rng.uniform() - 1.0)
+        lat = lat * scale
+    done, admit = q.submit(page, t + int(lat), scale)
+    window = min(m.knobs.io_reorder, len(q.queue) - 1)
+    if window > 0:
+        back = m.rng.below(window + 1)
+        if back > 0 and q.queue[-1 - back][0] >= admit:
+            done = q.trade_places(back)
+    return done
 
 
 def swap_writepage(m: Machine, page: Page, t: int) -> None:
     """swap_writepage(): PG_writeback (+ PG_reclaim from pageout), queued on the swap
     disk; pswpout++."""
-    m.write_q.submit(page, t + int(m.knobs.io_latency_us * 1000.0))
+    submit_io(m, m.write_q, page, t)
     page.writeback = True
     page.reclaim = True
     page.dirty = False
@@ -27,7 +49,7 @@ def swap_writepage(m: Machine, page: Page, t: int) -> None:
 
 def swap_readpage(m: Machine, page: Page, t: int) -> int:
     """swap_readpage(): PG_locked until the read completes; pswpin++.  Returns its end."""
-    done = m.read_q.submit(page, t + int(m.knobs.io_latency_us * 1000.0))
+    done = submit_io(m, m.read_q, page, t)
     page.locked = True
     m.counters.pswpin += 1
     return done

@@ -80,6 +80,10 @@ class Knobs:
     cpu_munmap_ns: float
     proc_charge_pages: int
     memcg_accounting: str
+    io_jitter: float
+    io_reorder: int
+    sched_jitter_us: float
+    phase_speed_jitter: float
 
     @classmethod
     def from_mapping(cls, knobs: Mapping[str, Any]) -> Knobs:

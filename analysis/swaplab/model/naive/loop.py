@@ -40,7 +40,7 @@ def snapshot(m: Machine, label: int, t: int, snaps: list, snap_t: list) -> None:
 def phase_pause(m: Machine, t: int) -> int:
     """The guest harness stops the workload at each phase end while it snapshots; time
     and I/O go on.  Returns the time after the pause."""
-    t += int(m.knobs.phase_pause_s * 1e9)
+    t += int(m.knobs.phase_pause_s * 1e9 * m.speed)
     clock.advance_to(m, t)
     return t
 
@@ -68,6 +68,8 @@ def run_workload(m: Machine, ops, fops, procs, child_base: int, snaps: list,
             if code == OP_EXIT and not m.stopped:
                 t = phase_pause(m, t)
             continue
+        if m.knobs.phase_speed_jitter > 0.0:  # this op row's speed: U(1 - j, 1 + j)
+            m.speed = 1.0 + m.knobs.phase_speed_jitter * (2.0 * m.rng.uniform() - 1.0)
         clock.advance_to(m, t)
         task.vma_lo, task.vma_hi = lo, c
         t = _dispatch(m, code, lo, hi, a, b, float(fops[i]), child_base, t)

@@ -29,18 +29,32 @@ class IoQueue:
     def next_time(self) -> int:
         return self.queue[0][0] if self.queue else NEVER
 
-    def submit(self, page: Page, t: int) -> int:
-        """Queue one page issued at ``t`` (latency included); returns its completion.
+    def submit(self, page: Page, t: int, scale: float | None) -> tuple[int, int]:
+        """Queue one page issued at ``t`` (latency included); returns (its completion, its
+        admission).  ``scale`` (io_jitter's draw, or None) scales what it adds to the
+        bucket and its time on the disk.
 
         throttle_compute_wait (QEMU util/throttle.c): admitted once the bucket is under
         ``burst_ns``; each page fills it by ``page_ns``.  Completions keep issue order."""
+        fill, service_ns = self.page_ns, self.fast_ns
+        if scale is not None:
+            fill, service_ns = int(fill * scale), int(service_ns * scale)
         admit = max(t, self.bucket_empty_at - self.burst_ns)
-        self.bucket_empty_at = max(admit, self.bucket_empty_at) + self.page_ns
-        done = admit + self.fast_ns
+        self.bucket_empty_at = max(admit, self.bucket_empty_at) + fill
+        done = admit + service_ns
         if self.queue:
             done = max(done, self.queue[-1][0])
         self.queue.append((done, page))
-        return done
+        return done, admit
+
+    def trade_places(self, back: int) -> int:
+        """The newest request completes in the place of the one ``back`` places before it,
+        which completes last instead; returns the newest request's completion."""
+        t_old, old = self.queue[-1 - back]
+        t_new, new = self.queue[-1]
+        self.queue[-1 - back] = (t_old, new)
+        self.queue[-1] = (t_new, old)
+        return t_old
 
 
 @dataclass
@@ -114,15 +128,26 @@ class Machine:
     worker_at: int = NEVER  # pending async scan worker
     nr_writeback_seen: int = 0  # sc->nr.writeback of the last shrink_lruvec
     stopped: bool = False  # max_sim_s passed
+    speed: float = 1.0  # the current op row's speed factor (phase_speed_jitter)
     samples: list[list[int]] = field(default_factory=list)
 
     # -- small helpers used by every rule --
     def cost(self, base_ns: float) -> int:
-        """A CPU cost with the jitter knob applied: base * (1 + jitter * U(-1, 1)) (ns)."""
+        """A CPU cost at the op row's speed with the jitter knob applied:
+        base * speed * (1 + jitter * U(-1, 1)) (ns)."""
         j = self.knobs.jitter
-        if j > 0.0 and base_ns > 0.0:
-            return int(base_ns * (1.0 + j * (2.0 * self.rng.uniform() - 1.0)))
-        return int(base_ns)
+        b = base_ns * self.speed
+        if j > 0.0 and b > 0.0:
+            return int(b * (1.0 + j * (2.0 * self.rng.uniform() - 1.0)))
+        return int(b)
+
+    def sched_delay(self) -> int:
+        """A racing thread starts its next step late by U(0, sched_jitter_us) (ns); no
+        draw when the knob is 0."""
+        j = self.knobs.sched_jitter_us
+        if j > 0.0:
+            return int(j * 1000.0 * self.rng.uniform())
+        return 0
 
     def io_pending(self) -> bool:
         return bool(self.write_q.queue or self.read_q.queue)

@@ -86,7 +86,8 @@ def op_race(m: Machine, lo: int, hi: int, chunk: int, keep: bool, sequential: bo
 
     Reader "probe": the middle page of each odd chunk, while the munmap thread still has
     chunks to zap.  Reader "sequential": every page of each odd chunk in order; even chunk
-    c is zapped only once chunk c - 1 has been read."""
+    c is zapped only once chunk c - 1 has been read.  Each munmap call and each read
+    starts late by U(0, sched_jitter_us) (scheduling noise)."""
     nchunks = (hi - lo + chunk - 1) // chunk
     t_zap = t_read = t
     even, odd, within = 0, 1, 0  # next even chunk, next odd chunk, page within it
@@ -98,6 +99,7 @@ def op_race(m: Machine, lo: int, hi: int, chunk: int, keep: bool, sequential: bo
         if not zap_ready and not can_read:
             break
         if zap_ready and (not can_read or t_zap <= t_read):
+            t_zap += m.sched_delay()  # scheduling noise of the munmap thread
             start = t_zap
             a = lo + even * chunk
             t_zap = op_munmap(m, a, min(hi, a + chunk), t_zap)
@@ -116,6 +118,7 @@ def op_race(m: Machine, lo: int, hi: int, chunk: int, keep: bool, sequential: bo
             odd += 2
         if v >= hi:
             continue
+        t_read += m.sched_delay()  # scheduling noise of the reader
         clock.advance_to(m, t_read)
         start = t_read
         t_read = handle_mm_fault(m, v, False, t_read)
@@ -136,11 +139,13 @@ def op_race(m: Machine, lo: int, hi: int, chunk: int, keep: bool, sequential: bo
 def op_fork(m: Machine, lo: int, hi: int, hi_read: int, children: int, child_base: int,
             t: int) -> int:
     """fork_touch: children one after another copy the region's ptes (copy_pte_range:
-    swap_duplicate or page_dup_rmap), read a part of it, then exit."""
+    swap_duplicate or page_dup_rmap), read a part of it, then exit; each fork and each exit
+    starts late by U(0, sched_jitter_us)."""
     task = m.task
     delta = child_base - lo
     size = hi - lo
     for _ in range(children):
+        t += m.sched_delay()  # the fork starts late
         task.child_lo, task.child_hi, task.child_delta = child_base, child_base + size, delta
         for v in range(lo, hi):
             entry = m.pte[v]
@@ -160,6 +165,7 @@ def op_fork(m: Machine, lo: int, hi: int, hi_read: int, children: int, child_bas
             if task.killed:
                 break
         task.vma_lo, task.vma_hi = saved
+        t += m.sched_delay()  # the exit starts late
         t = zap_range(m, child_base, child_base + size, t)
         task.child_hi = task.child_lo
         if task.killed:

@@ -1,10 +1,11 @@
 """Policies: named presets of model knobs, one preset per module in this package.
 
 A preset module defines ``NAME`` (the policy name), ``KNOBS`` (a mapping of knob overrides
-over the defaults in :data:`KNOBS`), a docstring citing the kernel sources of its rules and,
-if it models real kernels, ``KERNELS``: their names as the traces and ``swaplab kernel`` name
-them (``6.1``, ``6.12``, ``7``, a built kernel ``6.1+hugh-scan``); :func:`policy_for_kernel`
-reads them.
+over the defaults in :data:`KNOBS`), a docstring citing the kernel sources of its rules,
+if it models real kernels ``KERNELS`` (their names as the traces and ``swaplab kernel`` name
+them: ``6.1``, ``6.12``, ``7``, a built kernel ``6.1+hugh-scan``; :func:`policy_for_kernel`
+reads them) and optionally ``CALIBRATION`` (a kernel: the preset's time costs and jitter sizes
+come from ``data/calibration/<kernel>.toml`` when it exists).
 The registry :data:`PRESETS` is built by discovering those modules, not by an if/else chain.
 :func:`resolve_knobs` merges user overrides over a preset with the same checks for both.
 """
@@ -16,13 +17,15 @@ import json
 import pkgutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from swaplab.checks import BadValue, check_value, describe
 from swaplab.model.errors import ModelError
+from swaplab.paths import DATA
 
-__all__ = ["KNOBS", "PRESETS", "Knob", "Policy", "resolve_knobs", "knobs_json", "knob_vector",
-           "kernel_presets", "policy_for_kernel"]
+__all__ = ["KNOBS", "PRESETS", "Knob", "Policy", "calibrated_knobs", "resolve_knobs",
+           "knobs_json", "knob_vector", "kernel_presets", "policy_for_kernel"]
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,28 @@ KNOBS: dict[str, Knob] = {
     "proc_charge_pages": Knob(_I, 64, "pages each process charges to the memcg besides its "
                               "anon pages (page tables, stack, kernel objects; memory.current "
                               "- anon after the first alloc on 6.1/6.12/7.2: 64)", 0, 1 << 20),
+    # --- run-to-run variability (appended; 0 = off, no random draw) ---
+    "io_jitter": Knob(_F, 0.0, "relative random jitter of each swap I/O: its latency "
+                      "(io_latency_us), its share of a throttled bandwidth and its time on the "
+                      "disk once admitted are scaled by one U(1 - io_jitter, 1 + io_jitter) "
+                      "draw", 0.0, 1.0),
+    "io_reorder": Knob(_I, 0, "completion-order jitter of the swap disk queues (writeback and "
+                       "reads): a new request completes in the place of one of the last "
+                       "io_reorder requests still queued in its direction (uniform over them "
+                       "and itself; never before the disk admitted it, so a saturated throttle "
+                       "stays in order), as virtio-blk requests complete out of order on "
+                       "QEMU's I/O threads; 0 = FIFO", 0, 4096),
+    "sched_jitter_us": Knob(_F, 0.0, "scheduling jitter of racing threads: each munmap call "
+                            "and each read of race_unmap's two threads, and each fork and exit "
+                            "of a fork_touch child, starts late by U(0, sched_jitter_us) "
+                            "microseconds (vCPU and host scheduling under TCG)", 0.0, 1e6),
+    "phase_speed_jitter": Knob(_F, 0.0, "relative jitter of the guest's speed per op row (a "
+                               "phase, or one step of a repeat): one U(1 - j, 1 + j) draw "
+                               "scales every CPU cost and the phase pause in it, as host load "
+                               "changes TCG's speed for seconds at a time; per-op jitter "
+                               "averages out over thousands of pages and cannot make the "
+                               "30-90 % repeat-to-repeat spread of kernel phase durations",
+                               0.0, 0.95),
 }
 
 KNOB_INDEX = {name: i for i, name in enumerate(KNOBS)}
@@ -193,6 +218,33 @@ class Policy:
     knobs: Mapping[str, Any]
     doc: str = field(default="", repr=False)
     kernels: tuple[str, ...] = ()  # the kernels it models (module's KERNELS)
+    # fitted time costs and jitter sizes (data/calibration/<kernel>.toml), under ``knobs``
+    calibrated: Mapping[str, Any] = field(default_factory=dict)
+    calibration: str | None = None  # the kernel whose calibration file it reads
+
+
+# data/calibration/<kernel>.toml: a kernel's fitted knobs (swaplab calibrate)
+CALIBRATION_DIR = DATA / "calibration"
+
+
+def calibrated_knobs(kernel: str, folder: Path | None = None) -> dict[str, Any]:
+    """The knobs of ``data/calibration/<kernel>.toml`` (its ``[fitted]`` and ``[fixed]``
+    tables), checked; empty when there is no such file."""
+    import tomllib
+
+    path = (folder or CALIBRATION_DIR) / f"{kernel}.toml"
+    if not path.is_file():
+        return {}
+    doc = tomllib.loads(path.read_text())
+    out: dict[str, Any] = {}
+    for table in ("fixed", "fitted"):
+        for key, value in doc.get(table, {}).items():
+            if key == "note":
+                continue
+            if key not in KNOBS:
+                raise ModelError(f"{path}: [{table}] unknown knob {key!r}")
+            out[key] = KNOBS[key].check(key, value, str(path))
+    return out
 
 
 def _discover() -> dict[str, Policy]:
@@ -202,13 +254,18 @@ def _discover() -> dict[str, Policy]:
         name = getattr(mod, "NAME", None)
         if name is None:
             continue
+        # a preset naming a kernel (CALIBRATION) takes its time costs and jitter sizes from
+        # that kernel's calibration file; its own KNOBS (the rules) go over them
+        cal = getattr(mod, "CALIBRATION", None)
         knobs = dict(getattr(mod, "KNOBS", {}))
         for key, value in knobs.items():
             if key not in KNOBS:
                 raise ModelError(f"preset {name!r} ({info.name}.py): unknown knob {key!r}")
             knobs[key] = KNOBS[key].check(key, value, f"preset {name!r}")
         presets[name] = Policy(name, knobs, (mod.__doc__ or "").strip(),
-                               tuple(getattr(mod, "KERNELS", ())))
+                               kernels=tuple(getattr(mod, "KERNELS", ())),
+                               calibrated=calibrated_knobs(cal) if cal else {},
+                               calibration=cal)
     return presets
 
 
@@ -260,6 +317,7 @@ def resolve_knobs(policy: str | Policy, overrides: Mapping[str, Any] | None = No
     else:
         raise ModelError(f"unknown policy {policy!r}; allowed: " + ", ".join(PRESETS))
     knobs = {name: k.default for name, k in KNOBS.items()}
+    knobs.update(pol.calibrated)
     knobs.update(pol.knobs)
     for key, value in (overrides or {}).items():
         if key not in KNOBS:

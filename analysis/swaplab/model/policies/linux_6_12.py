@@ -37,6 +37,7 @@ TTRS_DIRECT (the freed slot bypasses the slots cache and is reused at once); on 
 non-rotational device (zram) the cluster rules do apply.
 """
 
+CALIBRATION = "6.12"  # time costs and jitter sizes: data/calibration/6.12.toml
 NAME = "linux-6.12"
 # the kernels this preset models (traces data/traces/<scenario>__<kernel>.nc)
 KERNELS = ("6.12",)
