@@ -8,7 +8,8 @@ the model as fast as it now is, so that 2 workers have work to share).
 Runs the same sweep twice into fresh stores (1 worker, then 2 workers; one Numba thread per
 chunk each time) on a Dask LocalCluster.  Overhead = chunk wall time (papermill: kernel start,
 imports, notebook, writing the chunk) minus the time spent computing points, as a share of
-the chunk wall time.  Targets: overhead <= 5 %, speed-up >= 1.6x.
+the chunk wall time; sim fraction = time inside the engine over the chunk wall time.
+Targets: overhead <= 5 %, speed-up >= 1.6x, sim fraction >= 0.8.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def one_run(spec: str, store: Path, workers: int, quick: bool, ppc: int | None) 
         raise SystemExit(res.summary())
     chunk_wall = sum(r.wall_s for r in res.ran)
     compute = sum(r.compute_s for r in res.ran)
-    return {"workers": workers, "wall_s": wall, "chunks": res.n_chunks,
+    sim = sum(r.sim_s for r in res.ran)
+    return {"sim_fraction": sim / chunk_wall, "workers": workers,
+            "wall_s": wall, "chunks": res.n_chunks,
             "points_per_chunk": res.plan.points_per_chunk, "chunk_wall_s": chunk_wall,
             "compute_s": compute, "overhead_share": (chunk_wall - compute) / chunk_wall,
             "points_per_s": res.plan.n_points / wall, "n_points": res.plan.n_points}
@@ -63,6 +66,7 @@ def main() -> None:
                     help="fix the chunking (default: the spec's, >= 30 s per chunk)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
+    load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="swaplab-bench-") as d:
         if args.spec == "bench":
             args.spec = str(Path(d) / "bench.toml")
@@ -77,9 +81,12 @@ def main() -> None:
         "speedup_2_vs_1": round(one["wall_s"] / two["wall_s"], 2),
         "papermill_overhead_share": round(one["overhead_share"], 3),
         "papermill_overhead_share_2_workers": round(two["overhead_share"], 3),
+        "sim_fraction_1_worker": round(one["sim_fraction"], 3),
+        "sim_fraction_2_workers": round(two["sim_fraction"], 3),
         "points_per_s_1_worker": round(one["points_per_s"], 2),
         "points_per_s_2_workers": round(two["points_per_s"], 2),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "load_avg_1min_at_start": round(load0, 1),
         "load_avg_1min_at_end": round(os.getloadavg()[0], 1),
     }
     if args.json:

@@ -49,6 +49,8 @@ def test_bench_quick_json_has_the_issue_keys(capsys):
     res = json.loads(capsys.readouterr().out)
     for key in ("model_events_per_s", "reference_speedup", "jitoff_speedup", "lru_events_per_s",
                 "libcachesim_lru_events_per_s", "lru_miss_ratio_equal", "compile_cold_s",
-                "first_call_cached_s", "bytes_per_page"):
+                "first_call_cached_s", "bytes_per_page", "sweep_points_per_s",
+                "sweep_sim_fraction"):
         assert key in res
     assert res["lru_miss_ratio_equal"] is True
+    assert 0 < res["sweep_sim_fraction"] <= 1 and res["sweep_points"] == 560

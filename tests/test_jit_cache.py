@@ -49,3 +49,23 @@ def test_edit_to_a_callee_in_another_file_reaches_the_cached_caller(package, tmp
     (package / "swaplab" / "model" / "_callee.py").write_text(CALLEE.format(2))
     assert run_g(package, cache) == 20
     assert len(list((cache / "numba").glob("swaplab-model-*"))) == 2
+
+
+def test_jitted_modules_import_only_jitted_modules_of_swaplab():
+    # the cache digest covers only files with jitted code; jitted code reads globals of its own
+    # module and of the swaplab modules it imports, so those must be covered too
+    import ast
+
+    from swaplab.model.jit import jitted_sources
+
+    covered = {p.stem for p in jitted_sources()}
+    assert {"engine", "swapmap", "lru", "jit"} <= covered
+    for path in jitted_sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("swaplab"):
+                names = [node.module.rsplit(".", 1)[-1]] + [a.name for a in node.names]
+            for name in names:
+                mod = PACKAGE / "model" / f"{name}.py"
+                if mod.exists() and name != "model":
+                    assert name in covered, f"{path.name} imports {name}, not in the digest"

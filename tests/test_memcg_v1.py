@@ -220,8 +220,10 @@ def test_2_6_31_never_swaps_when_memsw_limit_equals_res():
     assert at(old, "alloc-128m:exit", "pswpout") > 0
 
 
+# 9 MiB of swap: with 4 MiB swapped out of 8 MiB, 2047 usable slots (slot 0 is the header)
+# make vm_swap_full() true and the first read fault would free its slot
 READAHEAD = SWAPIN.replace('name = "swapin-memsw"', 'name = "readahead-memsw"').replace(
-    "page_cluster = 0", "page_cluster = 3").replace(
+    "page_cluster = 0", "page_cluster = 3").replace("size_mib = 8", "size_mib = 9").replace(
     '[[process.phase]]\nop = "readback"\n',
     '[[process.phase]]\nop = "readback"\nfraction = 0.49\n[[process.phase]]\nop = "unmap"\n')
 

@@ -77,8 +77,7 @@ def _device_filled_with_orphans(free_slots: int) -> str:
     # a 4 MiB device filled with orphans made by unmapping during slow writeback (16 ms a
     # page); then MADV_PAGEOUT of 1 MiB needs 256 slots.  No memory limit: LRU reclaim never
     # runs, so only the slot allocator can free orphans.
-    # The free slot is the last one, the allocator's cursor wraps to the first: the scan
-    # passes the orphans before it reaches the free slot.  Run with STRICT_IO (no burst):
+    # The free slot is the last one.  Run with STRICT_IO (no burst):
     # every page is still under writeback at the unmap.
     return f"""
 [scenario]
@@ -92,12 +91,12 @@ write_mib_s = 0.25
 name = "orphans"
 [[process.phase]]
 op = "alloc"
-mib = 4
+mib = {1023 / 256}
 [[process.phase]]
 op = "pageout"
 [[process.phase]]
 op = "unmap"
-fraction = {(1024 - free_slots) / 1024}
+fraction = {(1023 - free_slots) / 1023}
 [[process.phase]]
 op = "sleep"
 seconds = 18
@@ -118,28 +117,27 @@ op = "pageout"
 STRICT_IO = {"io_burst_s": 0.0, "cpu_pageout_ns": 5000.0, "phase_pause_s": 0.0}
 
 
-def test_2_6_31_allocator_reclaim_frees_orphans_while_a_slot_is_free():
-    # scan_swap_map (2.6.31, c9e444103b5e): __try_to_reclaim_swap on SWAP_HAS_CACHE slots
-    # while vm_swap_full(); with one free slot every allocation reuses an orphan's slot
+def test_2_6_31_allocator_wraps_to_lowest_bit_past_the_orphans():
+    # scan_swap_map (2.6.31; 6.1.192 mm/swapfile.c:893-894): past highest_bit the walk
+    # restarts at lowest_bit, which swap_range_free set to the one free slot: it is taken
+    # without visiting an orphan, then nr_swap_pages is 0 and get_swap_pages gives up.
+    # (The model before this walk scanned through the orphans from slot 0 and reclaimed
+    # one per allocation.)  Reclaim mid-device: tests/test_kernel_rules.py.
     ds = simulate(scenario_from_text(_device_filled_with_orphans(1)), policy="linux-2.6.31",
                   knobs=STRICT_IO)
     before = at(ds, "orphans:exit", "swap_orphans")
-    assert before == 1023
-    assert at(ds, "next:1:pageout", "swap_orphans") <= before - 250
-    assert at(ds, "next:1:pageout", "pswpout") - at(ds, "orphans:exit", "pswpout") == 256
+    assert before == 1022  # 1023 slots: slot 0 is the swap header
+    assert at(ds, "next:1:pageout", "swap_orphans") == before
+    assert at(ds, "next:1:pageout", "pswpout") - at(ds, "orphans:exit", "pswpout") == 1
     assert at(ds, "next:exit", "reclaim_scanned") == 0, "LRU reclaim must not run here"
-    # the same without the allocator rule (2.6.30's scan_swap_map): orphans stay
-    off = simulate(scenario_from_text(_device_filled_with_orphans(1)), policy="linux-2.6.31",
-                   knobs={"alloc_reclaim": False, **STRICT_IO})
-    assert at(off, "next:1:pageout", "swap_orphans") == before
 
 
 def test_2_6_31_allocator_blind_at_100_percent():
     # get_swap_page bails out at nr_swap_pages <= 0: at 100% nothing visits the orphans
     ds = simulate(scenario_from_text(_device_filled_with_orphans(0)), policy="linux-2.6.31",
                   knobs=STRICT_IO)
-    assert at(ds, "orphans:exit", "swap_orphans") == 1024
-    assert at(ds, "next:1:pageout", "swap_orphans") == 1024
+    assert at(ds, "orphans:exit", "swap_orphans") == 1023  # every slot but the header
+    assert at(ds, "next:1:pageout", "swap_orphans") == 1023
     assert at(ds, "next:1:pageout", "pswpout") == at(ds, "orphans:exit", "pswpout")
 
 

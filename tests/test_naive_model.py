@@ -65,6 +65,9 @@ KNOB_STRATEGIES = {
     "scan_what": _choice("scan_what"),
     "scan_batch": st.sampled_from([0, 16, 300]),
     "scan_lock": _choice("scan_lock"),
+    "scan_wait_writeback": _choice("scan_wait_writeback"),
+    "alloc_reclaim_direct": st.booleans(),
+    "wp_free_swap": st.booleans(),
     "scan_slot_ns": st.sampled_from([0.0, 20.0]),
     "cpu_scan_ns": st.sampled_from([0.0, 500.0]),
     "io_latency_us": st.sampled_from([0.0, 100.0, 5000.0]),
@@ -291,8 +294,9 @@ def test_count_continuation_past_swap_map_max():
     off = S.get_swap_page(m)
     for _ in range(0x3E + 5):
         S.swap_duplicate(m, off)
-    # SWAP_MAP_MAX | COUNT_CONTINUED | SWAP_HAS_CACHE, 5 in the continuation page
-    assert m.swap.swap_map[off] == 0xFE and m.swap.continuation[off] == 5
+    # __swap_duplicate wraps the low digit into the continuation page at SWAP_MAP_MAX:
+    # 67 = 1 * (SWAP_MAP_MAX + 1) + 4 -> 4 | COUNT_CONTINUED | SWAP_HAS_CACHE, digit 1
+    assert m.swap.swap_map[off] == 0xC4 and m.swap.continuation[off] == 1
     assert m.swap.count(off) == 0x3E + 5
     for _ in range(6):
         S.swap_free(m, off)
@@ -302,13 +306,17 @@ def test_count_continuation_past_swap_map_max():
 def test_slots_cache_pins_freed_slots_until_a_batch_of_64():
     m = _machine("2.6.33", slots_cache=True)
     offs = [S.get_swap_page(m) for _ in range(70)]
-    assert m.swap.slots_cache.active and offs == list(range(70))
+    assert m.swap.slots_cache.active and offs == list(range(1, 71))  # slot 0: header
     for off in offs[:63]:
         S.put_swap_folio(m, off)  # free_swap_slot: SWAP_HAS_CACHE, no folio
     assert all(m.swap.swap_map[o] == 0x40 and m.swap.pinned[o] for o in offs[:63])
-    S.put_swap_folio(m, offs[63])  # the 64th flushes the batch
+    S.put_swap_folio(m, offs[63])  # the 64th fills the batch
+    assert m.swap.swap_map[offs[63]] == 0x40 and len(m.swap.slots_cache.slots_ret) == 64
+    # the 65th flushes the 64 first, then waits in the batch (6.1.192 mm/swap_slots.c:284)
+    S.put_swap_folio(m, offs[64])
     assert all(m.swap.swap_map[o] == 0 for o in offs[:64])
-    assert m.swap.swap_map[offs[64]] == 0x40 and not m.swap.slots_cache.slots_ret
+    assert m.swap.swap_map[offs[64]] == 0x40 and m.swap.slots_cache.slots_ret == [offs[64]]
+    assert m.swap.swap_map[offs[65]] == 0x40  # still allocated (in the slots cache)
 
 
 def test_splitmix64_reference_vector():

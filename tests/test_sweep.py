@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -203,14 +204,14 @@ def test_kill_9_then_resume_equals_uninterrupted(tiny_store, tmp_path):
     parts = sw.chunks_dir(store)
     deadline = time.monotonic() + 240
     try:
-        while len(list(parts.glob("chunk-*.nc"))) < 1:
+        while len(list(parts.glob("chunk-*.json"))) < 1:
             assert proc.poll() is None, "the sweep ended before it could be killed"
             assert time.monotonic() < deadline, "no chunk finished in 240 s"
             time.sleep(0.2)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    done_before = len(list(parts.glob("chunk-*.nc")))
+    done_before = len(list(parts.glob("chunk-*.json")))
     assert done_before < 4, "the sweep finished before the kill"
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
@@ -219,6 +220,54 @@ def test_kill_9_then_resume_equals_uninterrupted(tiny_store, tmp_path):
     assert res_skipped >= done_before
     diffs = sw.compare_stores(ref_store, store, ignore_attrs=("git_commit",))
     assert diffs == [] or diffs == ["variable chunk_done differs"], diffs
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sweep_on_a_cluster_of_dask_processes_equals_localcluster(tiny_store, tmp_path):
+    """`dask scheduler` + 2 `dask worker` processes on loopback, the sweep sent with
+    --scheduler: the same store as on a LocalCluster."""
+    spec_path, ref_store, _ = tiny_store
+    dask = str(ROOT / ".venv" / "bin" / "dask")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = (tmp_path / "cluster.log").open("w")
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], stdout=logs, stderr=logs,
+                              start_new_session=True)]
+    try:
+        for i in range(2):
+            procs.append(subprocess.Popen(
+                [dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
+                 "--no-dashboard", "--name", f"w{i}", "--local-directory",
+                 str(tmp_path / f"w{i}")], stdout=logs, stderr=logs, start_new_session=True))
+        from distributed import Client
+
+        with Client(address, timeout="120s") as client:
+            client.wait_for_workers(2, timeout=240)
+            assert len(client.scheduler_info()["workers"]) == 2
+        store = tmp_path / "cluster.zarr"
+        out = subprocess.run([str(ROOT / ".venv" / "bin" / "swaplab"), "sweep", str(spec_path),
+                              "-o", str(store), "--scheduler", address, "--threads", "1",
+                              "--no-progress"], capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+        assert "3 chunk(s) run" in out.stdout
+    finally:
+        for p in reversed(procs):
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        logs.close()
+    diffs = sw.compare_stores(ref_store, store, ignore_attrs=("git_commit",))
+    assert diffs == [], diffs
 
 
 def failing_notebook(path: Path) -> Path:

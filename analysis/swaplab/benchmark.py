@@ -15,6 +15,14 @@ Each figure is measured on this machine and reported with its definition:
 - ``compile_cold_s``: a fresh process with an empty Numba cache dir, first simulate;
   ``first_call_cached_s``: a fresh process with a warm cache, first simulate (in-process).
 - ``bytes_per_page``: model state bytes / (frames + swap slots + virtual pages).
+- ``sweep_points_per_s``: points per second of a whole ``run_sweep`` (spec to zarr store:
+  plan, LocalCluster of 2 workers, one papermill kernel per chunk, region writes) of
+  full-swap-oom x 2 policies x 5 memory.max x 7 swap.max x seeds (200 seeds, 30 s chunks;
+  ``--quick``: 8 seeds in 2 chunks, where the fixed costs weigh more);
+  ``sweep_sim_fraction``: seconds inside the engine (``new_state`` + ``run_ops``) over the
+  seconds the workers spent on chunks (papermill wall, kernel start to notebook written);
+  ``sweep_overhead_share``: the part of the chunks' wall time not spent on the points
+  (kernel start, imports, engine load, zarr writes, notebook writes).
 """
 
 from __future__ import annotations
@@ -135,6 +143,53 @@ def _lru_bench(n_req: int, n_obj: int, capacity: int) -> dict[str, Any]:
     }
 
 
+def sweep_spec_text(seeds: int, points_per_chunk: int | None = None) -> str:
+    """The bench sweep: full-swap-oom over policy, memcg limits and ``seeds`` seeds."""
+    chunking = (f"points_per_chunk = {points_per_chunk}" if points_per_chunk
+                else "chunk_seconds = 30")
+    return f"""
+[sweep]
+name = "bench"
+scenario = "full-swap-oom"
+{chunking}
+
+[grid]
+policy = ["linux-6.1", "hugh-scan"]
+"memcg.memory_max_mib" = [32, 48, 64, 96, 128]
+"memcg.swap_max_mib" = [8, 16, 24, 32, 48, 64, 96]
+seed = {list(range(1, seeds + 1))}
+"""
+
+
+def _sweep_bench(quick: bool) -> dict[str, Any]:
+    """A whole sweep on a LocalCluster of 2 workers (see the module docstring)."""
+    from swaplab.sweep import run_sweep
+
+    seeds = 8 if quick else 200
+    ppc = 35 * seeds if quick else None  # quick: 2 chunks, one per worker
+    with tempfile.TemporaryDirectory(prefix="swaplab-bench-") as d:
+        spec = os.path.join(d, "bench.toml")
+        with open(spec, "w") as f:
+            f.write(sweep_spec_text(seeds, ppc))
+        t0 = time.perf_counter()
+        res = run_sweep(spec, os.path.join(d, "bench.zarr"), workers=2, threads=1,
+                        progress=False)
+        wall = time.perf_counter() - t0
+    if res.failed:
+        raise RuntimeError(res.summary())
+    chunk_wall = sum(r.wall_s * r.threads for r in res.ran)
+    return {
+        "sweep_points": res.plan.n_points,
+        "sweep_chunks": res.n_chunks,
+        "sweep_points_per_chunk": res.plan.points_per_chunk,
+        "sweep_wall_s": wall,
+        "sweep_points_per_s": res.plan.n_points / wall,
+        "sweep_sim_fraction": sum(r.sim_s for r in res.ran) / chunk_wall,
+        "sweep_overhead_share": (sum(r.wall_s - r.compute_s for r in res.ran)
+                                 / sum(r.wall_s for r in res.ran)),
+    }
+
+
 def run_benchmarks(quick: bool = False, progress: bool = True) -> dict[str, Any]:
     """Measure every figure; ``quick`` uses smaller inputs and skips the cold compile."""
     from tqdm.auto import tqdm
@@ -142,10 +197,12 @@ def run_benchmarks(quick: bool = False, progress: bool = True) -> dict[str, Any]
     from swaplab.model import engine as E
     from swaplab.scenario import scenario_from_text
 
-    steps = ["warm", "large", "reference", "jit off", "lru", "first call", "cold compile"]
+    steps = ["warm", "large", "reference", "jit off", "lru", "first call", "sweep",
+             "cold compile"]
     bar = tqdm(steps, desc="bench", disable=not progress)
     res: dict[str, Any] = {"quick": quick, "machine": platform.machine(),
-                           "cpus": os.cpu_count(), "python": platform.python_version()}
+                           "cpus": os.cpu_count(), "python": platform.python_version(),
+                           "load_avg_1min_at_start": os.getloadavg()[0]}
     bar.set_postfix_str("warm")
     bar.update()
     _engine_time(SMALL, repeat=1)
@@ -178,6 +235,9 @@ def run_benchmarks(quick: bool = False, progress: bool = True) -> dict[str, Any]
     bar.set_postfix_str("first call")
     res["first_call_cached_s"] = _subprocess_seconds(_FIRST_CALL)
     bar.update()
+    bar.set_postfix_str("sweep")
+    res.update(_sweep_bench(quick))
+    bar.update()
     if quick:
         res["compile_cold_s"] = None
     else:
@@ -187,6 +247,7 @@ def run_benchmarks(quick: bool = False, progress: bool = True) -> dict[str, Any]
                                                         env={"NUMBA_CACHE_DIR": d})
     bar.update()
     bar.close()
+    res["load_avg_1min_at_end"] = os.getloadavg()[0]
     return res
 
 

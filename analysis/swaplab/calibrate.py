@@ -853,13 +853,18 @@ def calibrate_corpus(kernel: str, corpus: Path, files: Sequence[Path] | None = N
     from scipy.optimize import minimize
     from tqdm.auto import tqdm
 
-    policy = _preset_of(kernel)
+    from swaplab.model.policies import kernel_presets
+
+    stock = {k: p for k, p in kernel_presets().items() if "+" not in k}  # no built patch
+    if kernel not in stock:
+        raise CalibrationError(f"unknown kernel {kernel!r}; allowed: " + ", ".join(stock))
     if method not in OPTIMIZERS:
         raise CalibrationError(f"optimizer {method!r}; allowed: " + ", ".join(OPTIMIZERS))
     for n in jitter_knobs:
         if n not in CORPUS_FIT_JITTER:
             raise CalibrationError(f"jitter knob {n!r}; allowed: "
                                    + ", ".join(CORPUS_FIT_JITTER))
+    policy = stock[kernel]
     cases = calibration_cases(corpus, kernel, files)
     targets = corpus_targets(cases)
     seeds = tuple(seeds or (CORPUS_SEEDS_QUICK if quick else CORPUS_SEEDS))

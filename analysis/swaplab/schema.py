@@ -19,10 +19,12 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
+
+if TYPE_CHECKING:  # xarray is imported by whoever has a Dataset (keeps `import swaplab` light)
+    import xarray as xr
 
 from swaplab.errors import SwaplabError
 

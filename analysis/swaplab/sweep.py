@@ -29,12 +29,16 @@ Keys: ``policy`` (a preset), ``seed`` (the model's seed; without it every point 
 scenario's seed, so points that differ only in policy share their random stream), a dotted
 scenario key (:func:`swaplab.scenario.overridable_keys`) or a policy knob name.
 
-Running: :func:`run_sweep` cuts the points (C order over the dims) into chunks, executes the
-chunk notebook once per chunk through papermill on Dask (a LocalCluster by default), and gathers
-every chunk into one zarr store.  Each chunk writes ``<store stem>.chunks/chunk-NNNNN.nc`` (an
-atomic rename: that file is the record that the chunk is done) next to its executed notebook
-``chunk-NNNNN.ipynb``; the store is rebuilt from those files, so a killed sweep rerun with the
-same command computes only the missing chunks and ends with the same store.
+Running: :func:`run_sweep` cuts the points (C order over the dims) into chunks, writes the
+store's template once (coords, attrs, every variable declared, nothing computed), then executes
+the chunk notebook once per chunk through papermill on Dask (a LocalCluster by default, or a
+cluster of ``dask scheduler`` + ``dask worker`` processes).  A chunk simulates its points into
+preallocated arrays (:mod:`swaplab.model.batch`, no Dataset per point) and writes them into its
+own region of the store: the zarr chunks tile the sweep chunks (:func:`zarr_block`), so no two
+chunks write one zarr chunk.  Then it writes ``<store stem>.chunks/chunk-NNNNN.json`` (an
+atomic rename: the record that the chunk is done) next to its executed notebook
+``chunk-NNNNN.ipynb``; a killed sweep rerun with the same command computes only the chunks
+without a record and ends with the same store.
 
 The store: dims are the sweep axes plus ``phase``.  Time series are ragged across points (each
 run has its own sample times), so the store holds the end-of-phase snapshots
@@ -59,26 +63,29 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from swaplab.checks import BadValue, check_value, describe
 from swaplab.errors import SwaplabError
 from swaplab.paths import NOTEBOOKS, SWEEPS
 from swaplab.scenario import Scenario, ScenarioError, load_scenario, overridable_keys
-from swaplab.schema import write_netcdf
+
+if TYPE_CHECKING:  # imported where used: a chunk's kernel never needs xarray
+    import xarray as xr
 
 __all__ = [
     "Axis",
     "ChunkResult",
+    "ChunkOutput",
     "Point",
     "SweepError",
     "SweepPlan",
     "SweepResult",
     "SweepSpec",
     "SweepSpecError",
+    "chunk_summary",
     "chunk_table",
     "compare_stores",
     "estimate_point_seconds",
@@ -89,13 +96,13 @@ __all__ = [
     "run_chunk",
     "run_sweep",
     "standard_sweeps",
+    "zarr_block",
 ]
 
 MIN_CHUNK_SECONDS = 30.0  # a papermill run costs ~1.3 s of kernel start: carry real work
 DEFAULT_CHUNK_SECONDS = 30.0
 KERNEL_NAME = "swaplab"  # the Jupyter kernel registered by `make venv`
 DEFAULT_NOTEBOOK = NOTEBOOKS / "02-policy-sweep.ipynb"
-PEAK_VARS = ("swap_used", "swap_cached", "swap_orphans", "memcg_current", "memcg_swap_current")
 RESERVED_DIMS = ("phase", "chunk")
 PLAN_FILE = "plan.json"
 # netCDF (HDF5) and zarr writes from several sweeps driven by threads of one process (as
@@ -324,10 +331,11 @@ def _dim_name(key: str) -> str:
     return key.replace(".", "_")
 
 
-def load_sweep(path: str | Path, quick: bool = False) -> SweepSpec:
+def load_sweep(path: str | Path, quick: bool = False, validate: bool = True) -> SweepSpec:
     """Load and validate a sweep spec file, or a standard sweep by name (``"policies"``).
 
-    Every point's scenario, policy and knobs are validated here, before anything runs.
+    Every point's scenario, policy and knobs are validated here, before anything runs
+    (``validate=False`` skips that per-point check, for a chunk of a sweep already checked).
     ``quick`` replaces grid axes by the spec's ``[quick]`` lists.
     """
     p = Path(path)
@@ -337,7 +345,7 @@ def load_sweep(path: str | Path, quick: bool = False) -> SweepSpec:
         raise SweepSpecError(f"{path}: no such sweep spec; standard sweeps: "
                              + (", ".join(standard_sweeps()) or "(none)"))
     return sweep_from_text(p.read_text(), source=str(path), base_dir=p.resolve().parent,
-                           path=p.resolve(), quick=quick)
+                           path=p.resolve(), quick=quick, validate=validate)
 
 
 def standard_sweeps() -> list[str]:
@@ -347,7 +355,8 @@ def standard_sweeps() -> list[str]:
 
 
 def sweep_from_text(text: str, source: str = "<text>", base_dir: Path | None = None,
-                    path: Path | None = None, quick: bool = False) -> SweepSpec:
+                    path: Path | None = None, quick: bool = False,
+                    validate: bool = True) -> SweepSpec:
     """Parse and validate sweep spec TOML text (relative paths resolve against ``base_dir``)."""
     src = source
     base_dir = base_dir or Path.cwd()
@@ -473,7 +482,8 @@ def sweep_from_text(text: str, source: str = "<text>", base_dir: Path | None = N
         notebook=notebook, axes=tuple(axes), fixed=fixed, points_per_chunk=ppc,
         chunk_seconds=chunk_s, toml_text=text, source=src, path=path, quick=quick,
     )
-    _validate_points(spec, policies)
+    if validate:
+        _validate_points(spec, policies)
     return spec
 
 
@@ -527,7 +537,7 @@ def _fmt(over: Mapping[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Reducing one run to what the store keeps
+# Reducing runs to what the store keeps
 # --------------------------------------------------------------------------------------------
 
 
@@ -537,7 +547,12 @@ def _snapshot_vars(ds: xr.Dataset) -> list[str]:
 
 
 def reduce_point(ds: xr.Dataset) -> dict[str, np.ndarray]:
-    """What the store keeps of one run: phase snapshots, peaks and the end time (float64)."""
+    """What the store keeps of one ``simulate`` Dataset: phase snapshots, peaks and the end
+    time (float64).  The sweep itself takes the same values straight from the engine
+    (:mod:`swaplab.model.batch`); this is the Dataset-side reading, for checks and notebooks.
+    """
+    from swaplab.model.batch import PEAK_VARS
+
     out: dict[str, np.ndarray] = {}
     for name in _snapshot_vars(ds):
         out[name] = np.asarray(ds[name].values, dtype=np.float64)
@@ -550,63 +565,89 @@ def reduce_point(ds: xr.Dataset) -> dict[str, np.ndarray]:
     return out
 
 
+@dataclass
+class ChunkOutput:
+    """One chunk's values (first dim: its points), as :func:`run_chunk` computed them."""
+
+    chunk: int
+    points: range
+    labels: list[str]
+    values: dict[str, np.ndarray]  # store variable -> [point, (phase)]
+    compute_seconds: float  # building the points, simulating, reducing
+    sim_seconds: float  # inside the engine
+    write_seconds: float = 0.0  # the zarr region write and the done record
+
+
+def _marker_path(parts: Path, chunk: int) -> Path:
+    return parts / f"chunk-{chunk:05d}.json"
+
+
 def run_chunk(spec: SweepSpec | str | Path, chunk: int, points_per_chunk: int,
-              output: str | Path | None = None, threads: int = 1,
-              quick: bool = False) -> xr.Dataset:
-    """Run one chunk's points (in parallel, ``threads`` Numba threads) and reduce them.
+              store: str | Path | None = None, threads: int = 1,
+              quick: bool = False) -> ChunkOutput:
+    """Run one chunk's points (``threads`` at a time) into arrays; write them to ``store``.
 
-    Returns a Dataset with dim ``point`` (flat index); written to ``output`` (netCDF) through
-    a temporary name and a rename, so a present file always holds a whole chunk.
+    With ``store`` (a store whose template :func:`run_sweep` wrote), the values go into the
+    chunk's own region of every variable (whole zarr chunks: no other chunk writes there),
+    then ``<store>.chunks/chunk-NNNNN.json`` records that the chunk is done (written to a
+    temporary name and renamed: present means complete).
     """
+    from swaplab.model.batch import run_batch
+
     if not isinstance(spec, SweepSpec):
-        spec = load_sweep(spec, quick=quick)
+        spec = load_sweep(spec, quick=quick, validate=False)  # the driver validated it
     idx = spec.chunk_points(chunk, points_per_chunk)
-    points = [spec.point(i) for i in idx]
     t0 = time.perf_counter()
-    results = _model().simulate_batch([p.args() for p in points], threads=threads)
-    reduced = [reduce_point(ds) for ds in results]
-    compute_s = time.perf_counter() - t0
-    names = sorted(reduced[0])
-    data_vars = {}
-    for name in names:
-        arr = np.stack([r[name] for r in reduced])
-        dims = ("point", "phase") if arr.ndim == 2 else ("point",)
-        data_vars[name] = (dims, arr)
-    first = results[0]
-    coords: dict[str, Any] = {"point": np.asarray(list(idx), dtype=np.int64)}
-    if "phase_name" in first.coords:
-        coords["phase_name"] = ("phase", np.asarray(first["phase_name"].values).astype(str))
-    part = xr.Dataset(data_vars, coords=coords)
-    for name in names:
-        base = name.removesuffix("_end").removesuffix("_peak")
-        if base in first and "units" in first[base].attrs:
-            part[name].attrs["units"] = first[base].attrs["units"]
-    part["time_end"].attrs["units"] = "s"
-    if "phase_end_time" in part:
-        part["phase_end_time"].attrs["units"] = "s"
-    part.attrs.update(sweep_name=spec.name, sweep_sha256=spec.sha256, chunk=chunk,
-                      points_per_chunk=points_per_chunk, threads=threads,
-                      compute_seconds=compute_s)
-    if output:
-        write_netcdf(part, output)
-    return part
+    res = run_batch([spec.point(i).args() for i in idx], threads=threads)
+    out = ChunkOutput(chunk, idx, res.labels, res.arrays.variables(),
+                      time.perf_counter() - t0, res.sim_seconds)
+    if store:
+        t1 = time.perf_counter()
+        store = Path(store)
+        _write_region(store, spec.shape, idx, out.values)
+        out.write_seconds = time.perf_counter() - t1
+        parts = chunks_dir(store)
+        marker = _marker_path(parts, chunk)
+        tmp = marker.with_name(marker.name + f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({
+            "sweep_name": spec.name, "sweep_sha256": spec.sha256, "chunk": chunk,
+            "points_per_chunk": points_per_chunk, "first_point": idx.start,
+            "n_points": len(idx), "threads": threads,
+            "compute_seconds": out.compute_seconds, "sim_seconds": out.sim_seconds,
+            "write_seconds": out.write_seconds}, sort_keys=True))
+        os.replace(tmp, marker)
+    return out
 
 
-def chunk_table(spec: SweepSpec, part: xr.Dataset, last_phase: bool = True) -> Any:
+def chunk_summary(part: ChunkOutput) -> str:
+    """A few lines on a chunk without pandas: min / median / max over its points of the
+    last phase's snapshot of each variable that varies, and of the peaks and end time."""
+    lines = [f"chunk {part.chunk}: {len(part.points)} points "
+             f"({part.points.start}..{part.points.stop - 1}), last phase {part.labels[-1]!r}"]
+    for name, vals in sorted(part.values.items()):
+        v = vals[:, -1] if vals.ndim == 2 else vals
+        if v.size and np.nanmin(v) != np.nanmax(v) or name.endswith(("_peak", "time_end")):
+            q = np.nanpercentile(v, [0, 50, 100])
+            lines.append(f"  {name:28s} min {q[0]:12.6g}  median {q[1]:12.6g}  "
+                         f"max {q[2]:12.6g}")
+    return "\n".join(lines)
+
+
+def chunk_table(spec: SweepSpec, part: ChunkOutput, last_phase: bool = True) -> Any:
     """A pandas table of a chunk: each point's settings and its end-of-run values."""
     import pandas as pd
 
     rows = []
-    for j, i in enumerate(part["point"].values):
+    for j, i in enumerate(part.points):
         row: dict[str, Any] = {"point": int(i)}
         row.update({k: v for k, v in spec.settings_at(int(i)).items()})
-        for name in sorted(part.data_vars):
-            da = part[name].isel(point=j)
-            if "phase" in da.dims:
+        for name, vals in sorted(part.values.items()):
+            v = vals[j]
+            if np.ndim(v):
                 if not last_phase or not name.endswith("_end"):
                     continue
-                da = da.isel(phase=-1)
-            row[name] = float(da)
+                v = v[-1]
+            row[name] = float(v)
         rows.append(row)
     return pd.DataFrame(rows).set_index("point")
 
@@ -649,12 +690,13 @@ def estimate_point_seconds(spec: SweepSpec, samples: int = 3) -> float:
     The warm-up also writes Numba's on-disk cache before any worker starts (parallel cache
     writes race).
     """
-    model = _model()
-    model.simulate(*spec.point(0).args())
+    from swaplab.model.batch import run_batch
+
+    _model()
+    run_batch([spec.point(0).args()], threads=1)
     picks = sorted({0, spec.n_points // 2, spec.n_points - 1})[:samples]
     t0 = time.perf_counter()
-    for i in picks:
-        model.simulate(*spec.point(i).args())
+    run_batch([spec.point(i).args() for i in picks], threads=1)
     return max((time.perf_counter() - t0) / len(picks), 1e-6)
 
 
@@ -686,7 +728,8 @@ def make_plan(spec: SweepSpec, points_per_chunk: int | None = None,
         seconds_per_point = estimate_point_seconds(spec)
     ppc = points_per_chunk or spec.points_per_chunk
     if ppc is None:
-        ppc = math.ceil(spec.chunk_seconds / seconds_per_point)
+        ppc = aligned_points_per_chunk(spec.shape,
+                                       math.ceil(spec.chunk_seconds / seconds_per_point))
     ppc = max(1, min(int(ppc), spec.n_points))
     return SweepPlan(spec.sha256, spec.n_points, ppc, float(seconds_per_point),
                      _store_attrs(spec))
@@ -720,23 +763,22 @@ def describe_plan(spec: SweepSpec, plan: SweepPlan, workers: int, done: int = 0)
 
 
 def chunks_dir(store: str | Path) -> Path:
-    """Folder next to the store with each chunk's dataset and executed notebook."""
+    """Folder next to the store with each chunk's done record and executed notebook."""
     s = Path(store)
     return s.parent / f"{s.stem}.chunks"
 
 
 def _chunk_paths(parts: Path, chunk: int) -> tuple[Path, Path]:
-    return parts / f"chunk-{chunk:05d}.nc", parts / f"chunk-{chunk:05d}.ipynb"
+    return _marker_path(parts, chunk), parts / f"chunk-{chunk:05d}.ipynb"
 
 
-def _load_part(path: Path) -> xr.Dataset | None:
-    if not path.exists():
-        return None
+def _read_marker(path: Path, sha256: str) -> dict[str, Any] | None:
+    """A chunk's done record if present, whole and made from this spec."""
     try:
-        with _STORE_IO, xr.open_dataset(path, engine="h5netcdf") as ds:
-            return ds.load()
+        rec = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    return rec if isinstance(rec, dict) and rec.get("sweep_sha256") == sha256 else None
 
 
 def _coord_values(values: Iterable[Any]) -> np.ndarray:
@@ -745,74 +787,159 @@ def _coord_values(values: Iterable[Any]) -> np.ndarray:
     return arr.astype(object) if arr.dtype.kind == "U" else arr
 
 
-class _StoreBuilder:
-    """The store's arrays in memory, filled chunk by chunk and written to zarr."""
+def zarr_block(shape: Sequence[int], points_per_chunk: int) -> tuple[int, ...]:
+    """The store's zarr chunk over the sweep dims: a block of whole trailing dims that tiles
+    every sweep chunk, so no two sweep chunks ever write the same zarr chunk.
 
-    def __init__(self, spec: SweepSpec, plan: SweepPlan, store: Path) -> None:
-        self.spec, self.plan, self.store = spec, plan, store
-        self.ds: xr.Dataset | None = None
-        self.done = np.zeros(plan.n_chunks, dtype=bool)
+    Of the blocks ``(1, .., 1, m, shape[j+1:]...)`` with ``m`` dividing ``shape[j]`` (whose
+    flat C-order ranges start at multiples of their size), the largest whose size divides
+    ``points_per_chunk``.
+    """
+    best: tuple[int, ...] = (1,) * len(shape)
+    best_n = 1
+    for j in range(len(shape)):
+        inner = math.prod(shape[j + 1:])
+        for m in range(1, shape[j] + 1):
+            n = m * inner
+            if shape[j] % m == 0 and points_per_chunk % n == 0 and n > best_n:
+                best, best_n = (1,) * j + (m,) + tuple(shape[j + 1:]), n
+    return best
 
-    def _init(self, part: xr.Dataset) -> None:
-        spec = self.spec
-        shape = spec.shape
-        data_vars = {}
-        for name in sorted(part.data_vars):
-            da = part[name]
-            extra = tuple(d for d in da.dims if d != "point")
-            full = shape + tuple(part.sizes[d] for d in extra)
-            data_vars[name] = (spec.dims + extra, np.full(full, np.nan), dict(da.attrs))
-        coords: dict[str, Any] = {}
-        for a in spec.axes:
-            if a.zipped:
-                coords[a.dim] = (a.dim, np.arange(len(a)))
-                for k, vals in zip(a.keys, a.values, strict=True):
-                    coords[_dim_name(k)] = (a.dim, _coord_values(vals))
-            else:
-                coords[a.dim] = (a.dim, _coord_values(a.values[0]))
-        if "phase_name" in part.coords:
-            coords["phase"] = ("phase", np.arange(part.sizes["phase"]))
-            coords["phase_name"] = ("phase", _coord_values(part["phase_name"].values))
-        ds = xr.Dataset(data_vars, coords=coords, attrs=dict(self.plan.attrs))
-        ds["point_index"] = (spec.dims, np.arange(spec.n_points).reshape(shape))
-        ds["chunk_done"] = ("chunk", self.done.copy())
-        self.ds = ds
 
-    def add(self, chunk: int, part: xr.Dataset) -> None:
-        if self.ds is None:
-            self._init(part)
-        assert self.ds is not None
-        pos = np.unravel_index(part["point"].values, self.spec.shape)
-        for name in part.data_vars:
-            self.ds[name].values[pos] = part[name].values
-        self.done[chunk] = True
-        self.ds["chunk_done"].values[:] = self.done
+def aligned_points_per_chunk(shape: Sequence[int], target: int) -> int:
+    """``target`` points per chunk moved to a multiple of the largest block
+    (:func:`zarr_block`) that fits in it, so that zarr chunks are not tiny."""
+    sizes = {m * math.prod(shape[j + 1:]) for j in range(len(shape))
+             for m in range(1, shape[j] + 1) if shape[j] % m == 0}
+    block = max((n for n in sizes if n <= target), default=1)
+    return block * max(1, round(target / block))
 
-    def write(self, full: bool) -> None:
-        """Write the store: whole (``full``: to a temporary name, then renamed) or its data."""
-        if self.ds is None:
-            return
-        with _STORE_IO, warnings.catch_warnings():
-            # consolidated metadata is not (yet) in the zarr 3 spec; xarray reads it fine
-            warnings.filterwarnings("ignore", message="Consolidated metadata")
-            self._write(full)
 
-    def _write(self, full: bool) -> None:
-        assert self.ds is not None
-        if full:
-            tmp = self.store.with_name(self.store.name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            self.ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=3)
-            shutil.rmtree(self.store, ignore_errors=True)
-            os.replace(tmp, self.store)
+def _boxes(lo: int, hi: int, shape: Sequence[int]) -> list[tuple[slice, ...]]:
+    """The flat C-order range [lo, hi) of an array of ``shape`` as few boxes (slices), in
+    order; each box is a contiguous flat range."""
+    if lo >= hi:
+        return []
+    if not shape:
+        return [()]
+    if len(shape) == 1:
+        return [(slice(lo, hi),)]
+    inner = math.prod(shape[1:])
+    full = tuple(slice(None) for _ in shape[1:])
+    out: list[tuple[slice, ...]] = []
+    i0, r0 = divmod(lo, inner)
+    if r0:
+        end = min(hi, (i0 + 1) * inner)
+        out += [(slice(i0, i0 + 1),) + b for b in _boxes(r0, end - i0 * inner, shape[1:])]
+        i0 += 1
+        if i0 * inner >= hi:
+            return out
+    i1, r1 = divmod(hi, inner)
+    if i1 > i0:
+        out.append((slice(i0, i1),) + full)
+    if r1:
+        out += [(slice(i1, i1 + 1),) + b for b in _boxes(0, r1, shape[1:])]
+    return out
+
+
+def _box_size(box: tuple[slice, ...], shape: Sequence[int]) -> tuple[int, ...]:
+    return tuple(len(range(*b.indices(n))) for b, n in zip(box, shape, strict=True))
+
+
+def _write_region(store: Path, shape: tuple[int, ...], idx: range,
+                  values: Mapping[str, np.ndarray]) -> None:
+    """Write a chunk's values (first dim: its points) into their region of every variable.
+
+    Plain zarr slice assignment on the arrays of the template (what xarray's ``region=``
+    does, without importing xarray in every papermill kernel).
+    """
+    import zarr
+
+    group = zarr.open_group(str(store), mode="r+", use_consolidated=False)
+    boxes = _boxes(idx.start, idx.stop, shape)
+    for name, vals in values.items():
+        arr = group[name]
+        k = 0
+        for box in boxes:
+            size = _box_size(box, shape)
+            n = math.prod(size)
+            arr[box] = vals[k:k + n].reshape(size + vals.shape[1:])
+            k += n
+
+
+def _write_template(spec: SweepSpec, plan: SweepPlan, store: Path) -> None:
+    """The store with every coordinate, attr and ``point_index`` written and every data
+    variable declared but not written (``compute=False``: NaN until its chunk is done);
+    written under a temporary name and renamed."""
+    import dask.array as dsa
+    import xarray as xr
+
+    from swaplab.model.batch import store_variables
+    from swaplab.model.workload import compile_workload
+
+    labels = compile_workload(spec.point(0).scenario).labels
+    shape, nphase = spec.shape, len(labels)
+    block = zarr_block(shape, plan.points_per_chunk)
+    data_vars: dict[str, Any] = {}
+    encoding: dict[str, Any] = {}
+    for name, (has_phase, units) in store_variables().items():
+        full = shape + ((nphase,) if has_phase else ())
+        chunks = block + ((nphase,) if has_phase else ())
+        dims = spec.dims + (("phase",) if has_phase else ())
+        data_vars[name] = (dims, dsa.full(full, np.nan, dtype=np.float64, chunks=chunks),
+                           {"units": units})
+        encoding[name] = {"chunks": chunks}
+    coords: dict[str, Any] = {}
+    for a in spec.axes:
+        if a.zipped:
+            coords[a.dim] = (a.dim, np.arange(len(a)))
+            for k, vals in zip(a.keys, a.values, strict=True):
+                coords[_dim_name(k)] = (a.dim, _coord_values(vals))
         else:
-            names = [n for n in self.ds.data_vars]
-            self.ds[names].drop_vars([c for c in self.ds.coords], errors="ignore").to_zarr(
-                self.store, mode="r+", consolidated=True, zarr_format=3)
+            coords[a.dim] = (a.dim, _coord_values(a.values[0]))
+    coords["phase"] = ("phase", np.arange(nphase))
+    coords["phase_name"] = ("phase", _coord_values(labels))
+    ds = xr.Dataset(data_vars, coords=coords, attrs=dict(plan.attrs))
+    ds["point_index"] = (spec.dims, np.arange(spec.n_points).reshape(shape))
+    ds["chunk_done"] = ("chunk", np.zeros(plan.n_chunks, dtype=bool))
+    tmp = store.with_name(store.name + ".tmp")
+    with _STORE_IO, warnings.catch_warnings():
+        # consolidated metadata is not (yet) in the zarr 3 spec; xarray reads it fine
+        warnings.filterwarnings("ignore", message="Consolidated metadata")
+        shutil.rmtree(tmp, ignore_errors=True)
+        ds.to_zarr(tmp, mode="w", compute=False, consolidated=True, zarr_format=3,
+                   encoding=encoding)
+        shutil.rmtree(store, ignore_errors=True)
+        os.replace(tmp, store)
+
+
+def _mark_done(store: Path, done: np.ndarray) -> None:
+    """Write ``chunk_done`` (one zarr chunk; only the driver writes it)."""
+    import zarr
+
+    with _STORE_IO:
+        arr = zarr.open_group(str(store), mode="r+", use_consolidated=False)["chunk_done"]
+        arr[:] = done
+
+
+def _store_ok(store: Path, plan: SweepPlan) -> bool:
+    """Whether ``store`` is a whole template of this plan (else it is rewritten)."""
+    import zarr
+
+    try:
+        group = zarr.open_group(str(store), mode="r", use_consolidated=False)
+        return (group.attrs.get("sweep_sha256") == plan.spec_sha256
+                and group["chunk_done"].shape == (plan.n_chunks,)
+                and group["time_end"].chunks == zarr_block(group["time_end"].shape,
+                                                           plan.points_per_chunk))
+    except Exception:  # missing, half-written or from another format: rewrite it
+        return False
 
 
 def open_store(store: str | Path) -> xr.Dataset:
     """Open a sweep store (lazy); e.g. ``open_store(p).sel(policy="hugh-scan")``."""
+    import xarray as xr
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata")
         return xr.open_zarr(store, consolidated=True)
@@ -830,29 +957,57 @@ class ChunkResult:
     chunk: int
     ok: bool
     notebook: str
-    output: str
+    output: str  # the chunk's done record
     error: str = ""
-    wall_s: float = 0.0
-    compute_s: float = 0.0
+    wall_s: float = 0.0  # the whole papermill run (kernel start to notebook written)
+    compute_s: float = 0.0  # building, simulating and reducing the points
+    sim_s: float = 0.0  # inside the engine
+    write_s: float = 0.0  # the zarr region write
+    threads: int = 1
 
 
-def execute_chunk(spec_path: str, chunk: int, points_per_chunk: int, parts_dir: str,
+def _import_papermill() -> Any:
+    """papermill, imported without jsonschema's optional ``rfc3987_syntax`` IRI checker.
+
+    papermill -> nbformat -> jsonschema, whose format module imports ``rfc3987_syntax`` if
+    installed (it builds a Lark grammar at import): ~70 % of papermill's 2 s of import CPU
+    in each Dask worker.  jsonschema treats the module as optional (``suppress(ImportError)``)
+    and notebook validation uses no IRI format; later explicit imports of it still work.
+    """
+    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+        try:
+            import papermill
+        finally:
+            del sys.modules["rfc3987_syntax"]
+    import papermill
+
+    return papermill
+
+
+def execute_chunk(spec_path: str, chunk: int, points_per_chunk: int, store: str,
                   threads: int, notebook: str, kernel_name: str = KERNEL_NAME,
                   quick: bool = False) -> ChunkResult:
-    """Execute the chunk notebook once through papermill (the unit of work of a Dask task)."""
-    import papermill as pm
+    """Execute the chunk notebook once through papermill (the unit of work of a Dask task):
+    it writes the chunk's region of ``store`` and its done record."""
+    pm = _import_papermill()
     from papermill.exceptions import PapermillExecutionError
 
     os.environ["NUMBA_NUM_THREADS"] = str(threads)  # the kernel process inherits it
-    out, nb_out = _chunk_paths(Path(parts_dir), chunk)
+    out, nb_out = _chunk_paths(chunks_dir(store), chunk)
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(
             notebook, str(nb_out), kernel_name=kernel_name, progress_bar=False,
             log_output=False, cwd=str(Path(notebook).parent),
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            # the executed notebook is written once at the end (or on error), not after
+            # every cell; no IPython history database; the kernel is stopped, not asked
+            # to stop, once every cell ran (its writes are done by then)
+            request_save_on_cell_execute=False, shutdown_kernel="immediate",
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL",
+                             "--HistoryManager.enabled=False"],
             parameters={"spec": spec_path, "chunk": chunk, "points_per_chunk": points_per_chunk,
-                        "output": str(out), "threads": threads, "quick": quick},
+                        "store": str(store), "threads": threads, "quick": quick},
         )
     except PapermillExecutionError as exc:
         return ChunkResult(chunk, False, str(nb_out), str(out),
@@ -863,12 +1018,14 @@ def execute_chunk(spec_path: str, chunk: int, points_per_chunk: int, parts_dir: 
         return ChunkResult(chunk, False, str(nb_out), str(out), f"{type(exc).__name__}: {msg}",
                            time.perf_counter() - t0)
     wall = time.perf_counter() - t0
-    part = _load_part(out)
-    if part is None:
+    try:
+        rec = json.loads(out.read_text())
+    except (OSError, ValueError):
         return ChunkResult(chunk, False, str(nb_out), str(out),
-                           "the notebook finished but wrote no chunk dataset", wall)
+                           "the notebook finished but wrote no done record", wall)
     return ChunkResult(chunk, True, str(nb_out), str(out), "", wall,
-                       float(part.attrs.get("compute_seconds", 0.0)))
+                       float(rec.get("compute_seconds", 0.0)), float(rec.get("sim_seconds", 0.0)),
+                       float(rec.get("write_seconds", 0.0)), int(rec.get("threads", threads)))
 
 
 @dataclass
@@ -930,7 +1087,11 @@ def dask_client(scheduler: str | None, workers: int, threads: int, client: Any =
         yield client
     finally:
         client.close()
-        cluster.close()
+        try:
+            cluster.close()
+        except TimeoutError:  # a worker slow to exit on a loaded host: the nanny kills it
+            warnings.warn("the Dask LocalCluster took too long to close; its workers were "
+                          "killed", RuntimeWarning, stacklevel=2)
 
 
 def run_sweep(spec_path: str | Path, store: str | Path, *, workers: int | None = None,
@@ -980,39 +1141,43 @@ def run_sweep(spec_path: str | Path, store: str | Path, *, workers: int | None =
         tmp.write_text(plan.to_json())
         os.replace(tmp, plan_path)
 
-    builder = _StoreBuilder(spec, plan, store)
-    todo = []
+    if not _store_ok(store, plan):  # a new sweep, or the store was lost: start it afresh
+        for old in parts.glob("chunk-*.json"):
+            old.unlink()
+        _write_template(spec, plan, store)
+    done = np.zeros(plan.n_chunks, dtype=bool)
     for c in range(plan.n_chunks):
-        part = _load_part(_chunk_paths(parts, c)[0])
-        if part is not None and part.attrs.get("sweep_sha256") == spec.sha256:
-            builder.add(c, part)
-        else:
-            todo.append(c)
+        done[c] = _read_marker(_chunk_paths(parts, c)[0], spec.sha256) is not None
+    for junk in store.rglob("*.partial"):  # a zarr chunk write cut by kill -9
+        junk.unlink(missing_ok=True)
+    _mark_done(store, done)
+    todo = [int(c) for c in np.flatnonzero(~done)]
     skipped = plan.n_chunks - len(todo)
-    builder.write(full=True)
     ran: list[ChunkResult] = []
+    bar = tqdm(total=plan.n_points, initial=skipped and int(sum(
+        len(spec.chunk_points(c, plan.points_per_chunk)) for c in np.flatnonzero(done))),
+        desc=f"sweep {spec.name}", unit="pt", unit_scale=True, smoothing=0.1,
+        disable=not progress, file=sys.stderr)
 
     def collect(res: ChunkResult) -> None:
         ran.append(res)
         if res.ok:
-            part = _load_part(Path(res.output))
-            if part is not None:
-                first = builder.ds is None
-                builder.add(res.chunk, part)
-                builder.write(full=first)
+            done[res.chunk] = True
+            _mark_done(store, done)
+        bar.update(len(spec.chunk_points(res.chunk, plan.points_per_chunk)))
+        bar.set_postfix_str(f"chunks {int(done.sum())}/{plan.n_chunks}"
+                            + (f", {len(ran) - sum(r.ok for r in ran)} failed"
+                               if not all(r.ok for r in ran) else ""))
         if on_chunk:
             on_chunk(res)
 
-    args = (plan.points_per_chunk, str(parts), threads, str(spec.notebook), kernel_name, quick)
-    bar = tqdm(total=plan.n_chunks, initial=skipped, desc=f"sweep {spec.name}", unit="chunk",
-               disable=not progress, file=sys.stderr)
+    args = (plan.points_per_chunk, str(store), threads, str(spec.notebook), kernel_name, quick)
     try:
         if not todo:
             pass
         elif scheduler == "synchronous" and client is None:
             for c in todo:
                 collect(execute_chunk(spec_file, c, *args))
-                bar.update(1)
         else:
             from distributed import as_completed
 
@@ -1028,11 +1193,8 @@ def run_sweep(spec_path: str | Path, store: str | Path, *, workers: int | None =
                         nb = _chunk_paths(parts, c)[1]
                         res = ChunkResult(c, False, str(nb), "", f"{type(exc).__name__}: {exc}")
                     collect(res)
-                    bar.update(1)
     finally:
         bar.close()
-    if builder.ds is not None and not np.all(builder.done):
-        builder.write(full=False)
     return SweepResult(store, plan.n_chunks, sorted(ran, key=lambda r: r.chunk), skipped,
                        time.perf_counter() - t_start, plan)
 

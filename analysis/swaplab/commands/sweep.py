@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         done = 0
         if args.output:
             parts = chunks_dir(args.output)
-            done = len(list(parts.glob("chunk-*.nc"))) if parts.is_dir() else 0
+            done = len(list(parts.glob("chunk-*.json"))) if parts.is_dir() else 0
         print(describe_plan(spec, plan, args.workers or os.cpu_count() or 1, done))
         return 0
     if not args.output:

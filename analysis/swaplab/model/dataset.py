@@ -10,6 +10,7 @@ import xarray as xr
 
 from swaplab import schema
 from swaplab.model import engine as E
+from swaplab.model import run as R
 from swaplab.model.policies import knobs_json
 
 VAR_NAMES = list(schema.VARIABLES)
@@ -18,22 +19,19 @@ VAR_NAMES = list(schema.VARIABLES)
 def to_dataset(scn: Any, knobs: dict, seed: int, wl: Any, st: E.State, t_end_ns: int,
                policy: str) -> xr.Dataset:
     """The schema dataset of one run (``created_utc`` stays empty: bitwise reproducible)."""
-    g = st.g
-    n = int(g[E.G_NSAMPLES])
-    dt = float(g[E.G_DT_NS]) / 1e9
-    time = np.arange(n, dtype=np.float64) * dt
-    samples = st.samples[:n].astype(np.int64)
-    snaps = st.snaps[: len(wl.labels)].astype(np.int64)
+    nl = len(wl.labels)
+    samples = R.samples(st)
+    snaps = R.snapshots(st, nl)
     data: dict[str, Any] = {}
     for i, name in enumerate(VAR_NAMES):
         data[name] = (("time",), samples[:, i])
         data[schema.snapshot_name(name)] = (("phase",), snaps[:, i])
-    data["phase_end_time"] = (("phase",), st.snap_t[: len(wl.labels)].copy())
+    data["phase_end_time"] = (("phase",), R.phase_end_times(st, nl))
     ds = xr.Dataset(
         data,
         coords={
-            "time": time,
-            "phase": np.arange(len(wl.labels), dtype=np.int64),
+            "time": R.sample_times(st),
+            "phase": np.arange(nl, dtype=np.int64),
             "phase_name": (("phase",), np.array(wl.labels, dtype=object).astype(str)),
         },
     )

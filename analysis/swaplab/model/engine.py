@@ -71,7 +71,10 @@ K_IO_JITTER = 42
 K_IO_REORDER = 43
 K_SCHED_JITTER_US = 44
 K_PHASE_SPEED_JITTER = 45
-N_KNOBS = 46
+K_SCAN_WAIT_WB = 46
+K_ALLOC_RECLAIM_DIRECT = 47
+K_WP_FREE_SWAP = 48
+N_KNOBS = 49
 K_SPEED = N_KNOBS  # not a knob: the current op row's speed factor (phase_speed_jitter)
 KNOB_ORDER = (
     "era", "slots_cache", "slots_cache_free", "alloc_reclaim", "alloc_full_cluster_reclaim",
@@ -83,7 +86,8 @@ KNOB_ORDER = (
     "fast_write_mib_s", "fast_read_mib_s", "jitter", "kernel_reserved_mib",
     "sample_interval_s", "check_invariants", "max_sim_s", "io_burst_s", "memcg_accounting",
     "phase_pause_s", "cpu_munmap_ns", "proc_charge_pages", "io_jitter", "io_reorder",
-    "sched_jitter_us", "phase_speed_jitter",
+    "sched_jitter_us", "phase_speed_jitter", "scan_wait_writeback", "alloc_reclaim_direct",
+    "wp_free_swap",
 )  # the K_* indices above, by name
 VAR_ORDER = (
     "swap_total", "swap_used", "swap_cached", "swap_orphans", "memcg_current",
@@ -102,6 +106,7 @@ TRIG_OFF, TRIG_REALLY_FULL, TRIG_HALF, TRIG_DEVICE_FULL = 0, 1, 2, 3
 WHEN_SYNC, WHEN_ASYNC = 0, 1
 WHAT_SWAP_MAP, WHAT_FULL_CLUSTERS, WHAT_LRU = 0, 1, 2
 ACCT_V2, ACCT_V1_MEMSW = 0, 1
+SWB_NEVER, SWB_EACH, SWB_IF_NONE = 0, 1, 2  # scan_wait_writeback
 CHOICE_CODES = {
     "era": {"2.6.30": sm.ERA_2630, "2.6.31": sm.ERA_2631, "2.6.33": sm.ERA_2633},
     "zap_lock": {"trylock": LOCK_TRYLOCK, "lock": LOCK_SLEEP},
@@ -115,6 +120,7 @@ CHOICE_CODES = {
                   "lru_swapcache": WHAT_LRU},
     "scan_lock": {"trylock": LOCK_TRYLOCK, "lock": LOCK_SLEEP},
     "memcg_accounting": {"v2": ACCT_V2, "v1_memsw": ACCT_V1_MEMSW},
+    "scan_wait_writeback": {"never": SWB_NEVER, "each": SWB_EACH, "if_none_freed": SWB_IF_NONE},
 }  # knob -> {choice: code}
 # which memcg counter a new page would push over its limit (res_counter_charge fail_res)
 LIM_NONE, LIM_RES, LIM_MEMSW = 0, 1, 2
@@ -185,7 +191,11 @@ PTE_NONE = -1
 LRU_INACTIVE = 0
 LRU_ACTIVE = 1
 LIST_FREE = 2
-SWAPFILE_CLUSTER = 256  # mm/swapfile.c, 6.1
+# SWAPFILE_CLUSTER: HPAGE_PMD_NR (512) with CONFIG_THP_SWAP=y, as Debian builds 6.1, 6.12 and
+# 7.2 (6.1.192 mm/swapfile.c:270-271); 256 without it (:275) and before THP swap (2.6.30/31)
+SWAPFILE_CLUSTER_THP = 512
+SWAPFILE_CLUSTER_OLD = 256
+LATENCY_LIMIT = 256  # scan_swap_map_slots' slot budget between breaks (mm/swapfile.c:283)
 SWAP_SLOTS_CACHE_SIZE = 64  # include/linux/swap_slots.h, 6.1 (SWAP_BATCH)
 INF = np.int64(1) << np.int64(62)
 UNLIMITED_PAGES = 1 << 40  # a "max" memcg limit in pages (swaplab.model.workload.UNLIMITED)
@@ -256,7 +266,15 @@ G_MEMSW_CUR = 61  # v1: memory.memsw.usage_in_bytes (pages); G_MEM_CUR is res th
 G_MEMSW_MAX = 62  # v1: memory.memsw.limit_in_bytes = memory_max + swap_max
 G_WB_SEEN = 63  # pages under writeback the last shrink_lruvec met (sc->nr.writeback)
 G_PROC_CHARGED = 64  # the running process's unreclaimable charge (proc_charge_pages)
-N_G = 65
+G_LOWEST_BIT = 65  # si->lowest_bit: no free slot below it
+G_HIGHEST_BIT = 66  # si->highest_bit: no free slot above it; 0 when the device is full
+G_CLUSTER_NR = 67  # si->cluster_nr: slots left to allocate sequentially (HDD path)
+G_CLUSTER = 68  # SWAPFILE_CLUSTER of the era
+G_SWAP_RESERVED = 69  # slots get_swap_pages took off nr_swap_pages but has not allocated yet
+G_SWAPPINESS0 = 70  # vm.swappiness == 0: cgroup reclaim scans no anon (get_scan_count)
+G_SCAN_WAITED = 71  # the last sync scan freed nothing and waited for a writeback
+G_FREE_DIRECT = 72  # frees bypass the per-cpu free batch (TTRS_DIRECT in progress)
+N_G = 73
 
 # results of shrink_folio
 KEPT = 0
@@ -565,9 +583,24 @@ def slot_set(st, s, count, cache):
 
 
 @jit
+def swap_pages(st):
+    """si->pages = total_swap_pages: every slot but the header, slot 0 (SWAP_MAP_BAD,
+    6.1.192 mm/swapfile.c:2953)."""
+    return st.g[G_NSLOTS] - 1
+
+
+@jit
+def nr_swap_pages(st):
+    """nr_swap_pages: free slots, less those get_swap_pages reserved for the scan it runs
+    (atomic_long_sub before scan_swap_map_slots, 6.1.192 mm/swapfile.c:1069)."""
+    return st.g[G_NR_SWAP_FREE] - st.g[G_SWAP_RESERVED]
+
+
+@jit
 def vm_swap_full(st):
-    """vm_swap_full(): more than half of swap in use (include/linux/swap.h, 2.6.30 .. 6.12)."""
-    return st.g[G_NR_SWAP_FREE] * 2 < st.g[G_NSLOTS]
+    """vm_swap_full(): nr_swap_pages * 2 < total_swap_pages (include/linux/swap.h:491,
+    6.1.192; 2.6.30 .. 7.2)."""
+    return nr_swap_pages(st) * 2 < swap_pages(st)
 
 
 @jit
@@ -607,7 +640,12 @@ def swap_entry_free(st, s):
     mem_cgroup_uncharge_swap(st, s)  # v1: the slot's record (2.6.30 swap_entry_free)
     st.sflags[s] = 0
     g[G_NR_SWAP_FREE] += 1
-    st.clfree[s // SWAPFILE_CLUSTER] += 1
+    st.clfree[s // g[G_CLUSTER]] += 1
+    # swap_range_free (6.1.192 mm/swapfile.c:730-738)
+    if s < g[G_LOWEST_BIT]:
+        g[G_LOWEST_BIT] = s
+    if s > g[G_HIGHEST_BIT]:
+        g[G_HIGHEST_BIT] = s
 
 
 @jit
@@ -621,18 +659,20 @@ def swapcache_free_entries(st):
 
 @jit
 def free_swap_slot(st, s):
-    """free_swap_slot(): batch frees of 64 per cpu while the cache is active (swap_slots.c 6.1).
+    """free_swap_slot(): batch frees of 64 per cpu while the cache is active (6.1.192
+    mm/swap_slots.c:272-300; the batch is flushed when a 65th free arrives).
 
     The slot keeps SWAP_HAS_CACHE with no folio until the batch is flushed.
     """
     g = st.g
-    if st.k[K_SLOTS_CACHE] != 0.0 and st.k[K_SLOTS_CACHE_FREE] != 0.0 and g[G_CACHE_ACTIVE]:
+    if st.k[K_SLOTS_CACHE] != 0.0 and st.k[K_SLOTS_CACHE_FREE] != 0.0 and \
+            g[G_CACHE_ACTIVE] and not g[G_FREE_DIRECT]:
         slot_set(st, s, 0, True)
         st.sflags[s] |= SL_PINNED  # keeps SL_CACHEREF: 2.6.30 decodes it as count 0
+        if g[G_FCACHE_N] >= SWAP_SLOTS_CACHE_SIZE:
+            swapcache_free_entries(st)  # a full batch is flushed before adding (:284)
         st.fcache[g[G_FCACHE_N]] = s
         g[G_FCACHE_N] += 1
-        if g[G_FCACHE_N] >= SWAP_SLOTS_CACHE_SIZE:
-            swapcache_free_entries(st)
     else:
         swap_entry_free(st, s)
 
@@ -773,47 +813,168 @@ def try_to_reclaim_swap(st, s, anyway, unmapped, full):
 
 @jit
 def take_slot(st, s):
-    """Mark slot s allocated with the cache reference (scan_swap_map_slots stores usage)."""
+    """Mark slot s allocated with the cache reference: scan_swap_map_slots stores usage
+    (SWAP_HAS_CACHE), then swap_range_alloc (6.1.192 mm/swapfile.c:917, :694-709)."""
+    g = st.g
     slot_set(st, s, 0, True)
-    st.g[G_NR_SWAP_FREE] -= 1
-    st.clfree[s // SWAPFILE_CLUSTER] -= 1
+    g[G_NR_SWAP_FREE] -= 1
+    if g[G_SWAP_RESERVED] > 0:
+        g[G_SWAP_RESERVED] -= 1  # was already off nr_swap_pages (get_swap_pages)
+    st.clfree[s // g[G_CLUSTER]] -= 1
+    if s == g[G_LOWEST_BIT]:
+        g[G_LOWEST_BIT] += 1
+    if s == g[G_HIGHEST_BIT]:
+        g[G_HIGHEST_BIT] -= 1
+    if g[G_NR_SWAP_FREE] == 0:  # inuse_pages == pages: del_from_avail_list
+        g[G_LOWEST_BIT] = g[G_NSLOTS]
+        g[G_HIGHEST_BIT] = 0
+
+
+@jit
+def swap_offset_available(st, off, reclaim):
+    """swap_offset_available_and_locked(): free, or cache-only while vm_swap_full()
+    (6.1.192 mm/swapfile.c:784-798; the cache-only case only where the era reclaims)."""
+    v = st.swap_map[off]
+    if v == 0:
+        return True
+    return reclaim and vm_swap_full(st) and sm.cache_only(np.int64(v), np.int64(st.k[K_ERA]))
+
+
+# the labels of scan_swap_map_slots
+SC_CHECKS, SC_SCAN, SC_DONE, SC_NO_PAGE = 0, 1, 2, 3
 
 
 @jit
 def scan_swap_map_slots(st, want, out):
-    """scan_swap_map_slots(): next-fit scan from si->cluster_next; with the era's allocator
-    reclaim of cache-only slots while vm_swap_full() (2.6.31 scan_swap_map, 6.1).
-    Fills ``out`` and returns the number of slots taken."""
+    """scan_swap_map_slots() on a rotational device (no si->cluster_info), 6.1.192
+    mm/swapfile.c:800-1001, label by label (2.6.31 scan_swap_map is the same walk).
+
+    From si->cluster_next; every SWAPFILE_CLUSTER allocations (cluster_nr) it first looks
+    for a run of SWAPFILE_CLUSTER free slots from lowest_bit.  At ``checks`` a cache-only
+    slot is reclaimed (__try_to_reclaim_swap TTRS_ANYWAY) while vm_swap_full(); a slot freed
+    into the per-cpu free batch keeps SWAP_HAS_CACHE, fails the retry and the walk goes on.
+    Once a slot is taken only free slots are taken: the next one in sequence while
+    cluster_nr lasts, else the first free one within the LATENCY_LIMIT budget; a used slot
+    ends the call.  Fills ``out``, returns the number of slots taken."""
     g = st.g
-    n = g[G_NSLOTS]
     era = np.int64(st.k[K_ERA])
     reclaim = st.k[K_ALLOC_RECLAIM] != 0.0 and era != sm.ERA_2630
-    got = 0
-    off = g[G_CURSOR]
-    visited = 0
-    while visited < n and got < want:
-        if g[G_NR_SWAP_FREE] <= 0 and not reclaim:
-            break
-        v = st.swap_map[off]
-        if v == 0:
+    cl = g[G_CLUSTER]
+    latency = LATENCY_LIMIT
+    n_ret = 0
+    scanned_many = False
+    events = 0
+    scan_base = g[G_CURSOR]
+    off = scan_base
+    state = SC_CHECKS
+    if g[G_CLUSTER_NR] == 0:
+        g[G_CLUSTER_NR] = cl - 1
+        if g[G_NR_SWAP_FREE] >= cl:  # si->pages - si->inuse_pages (:840)
+            # "Locate the first empty (unaligned) cluster" from lowest_bit; none found:
+            # start from lowest_bit all the same (:853-875)
+            scan_base = g[G_LOWEST_BIT]
+            off = scan_base
+            o = scan_base
+            last = o + cl - 1
+            while last <= g[G_HIGHEST_BIT]:
+                events += 1
+                if st.swap_map[o] != 0:
+                    last = o + cl
+                elif o == last:
+                    off = o - (cl - 1)
+                    break
+                o += 1
+    else:
+        g[G_CLUSTER_NR] -= 1
+    while True:
+        events += 1
+        if state == SC_CHECKS:
+            if g[G_HIGHEST_BIT] == 0:
+                state = SC_NO_PAGE
+                continue
+            if off > g[G_HIGHEST_BIT]:
+                scan_base = g[G_LOWEST_BIT]
+                off = scan_base
+            v = np.int64(st.swap_map[off])
+            if reclaim and vm_swap_full(st) and sm.cache_only(v, era):
+                # "reuse swap entry of cache-only swap if not busy" (:897-908); 6.12
+                # TTRS_DIRECT frees the slot itself, so the retry takes it (:1172)
+                g[G_FREE_DIRECT] = 1 if st.k[K_ALLOC_RECLAIM_DIRECT] != 0.0 else 0
+                freed = st.sframe[off] >= 0 and try_to_reclaim_swap(st, off, True, False,
+                                                                     False) == 1
+                g[G_FREE_DIRECT] = 0
+                if freed:
+                    continue  # freed: check this slot again
+                state = SC_SCAN
+                continue
+            if v != 0:
+                state = SC_SCAN if n_ret == 0 else SC_DONE
+                continue
             take_slot(st, off)
-            out[got] = off
-            got += 1
-        elif reclaim and vm_swap_full(st) and sm.cache_only(np.int64(v), era) and \
-                st.sframe[off] >= 0:
-            # "reuse swap entry of cache-only swap if not busy" (scan_swap_map_slots, 6.1)
-            if try_to_reclaim_swap(st, off, True, False, False):
+            out[n_ret] = off
+            n_ret += 1
+            if n_ret == want or off >= g[G_HIGHEST_BIT]:
+                state = SC_DONE
+                continue
+            latency -= 1
+            if latency < 0:
+                state = SC_DONE  # "time to take a break?" with slots taken (:931-933)
+                continue
+            if g[G_CLUSTER_NR] > 0:
+                off += 1
                 if st.swap_map[off] == 0:
-                    take_slot(st, off)
-                    out[got] = off
-                    got += 1
-        off += 1
-        if off >= n:
-            off = 0
-        visited += 1
-    st.c[C_EVENTS] += visited
-    g[G_CURSOR] = off
-    return got
+                    g[G_CLUSTER_NR] -= 1  # more slots in this cluster (:944-947)
+                    continue
+            if not scanned_many:
+                # scan a little more for a free slot, within the budget (:955-967)
+                limit = scan_base if off < scan_base else g[G_HIGHEST_BIT]
+                again = False
+                while off <= limit:
+                    latency -= 1
+                    if latency <= 0:
+                        break
+                    events += 1
+                    if st.swap_map[off] == 0:
+                        again = True
+                        break
+                    off += 1
+                if again:
+                    continue
+            state = SC_DONE
+        elif state == SC_SCAN:
+            # the lockless walk for a first slot, up to highest_bit then from lowest_bit
+            # (:974-996)
+            found = False
+            while off + 1 <= g[G_HIGHEST_BIT]:
+                off += 1
+                events += 1
+                latency -= 1
+                if latency < 0:
+                    latency = LATENCY_LIMIT
+                    scanned_many = True
+                if swap_offset_available(st, off, reclaim):
+                    found = True
+                    break
+            if not found:
+                off = g[G_LOWEST_BIT]
+                while off < scan_base:
+                    events += 1
+                    latency -= 1
+                    if latency < 0:
+                        latency = LATENCY_LIMIT
+                        scanned_many = True
+                    if swap_offset_available(st, off, reclaim):
+                        found = True
+                        break
+                    off += 1
+            state = SC_CHECKS if found else SC_NO_PAGE
+        elif state == SC_DONE:
+            g[G_CURSOR] = off + 1  # set_cluster_next (:970)
+            break
+        else:
+            break  # no_page: cluster_next stays
+    st.c[C_EVENTS] += events
+    return n_ret
 
 
 @jit
@@ -849,7 +1010,8 @@ def swap_reclaim_full_clusters(st):
         if st.clfree[ci] != 0:
             continue
         g[G_FULLCL_CURSOR] = (ci + 1) % ncl  # the cluster goes to the tail of the list
-        for s in range(ci * SWAPFILE_CLUSTER, min(n, (ci + 1) * SWAPFILE_CLUSTER)):
+        cl = g[G_CLUSTER]
+        for s in range(ci * cl, min(n, (ci + 1) * cl)):
             st.c[C_EVENTS] += 1
             if sm.cache_only(np.int64(st.swap_map[s]), era) and st.sframe[s] >= 0:
                 freed += try_to_reclaim_swap(st, s, True, False, False)
@@ -858,19 +1020,35 @@ def swap_reclaim_full_clusters(st):
 
 
 @jit
-def get_swap_page(st):
-    """folio_alloc_swap()/get_swap_page(): a slot holding the cache reference, or -1.
+def get_swap_pages(st, want, out):
+    """get_swap_pages(): nothing when nr_swap_pages <= 0 (the 100%-full blind spot, :1062);
+    else n_goal = min(want, SWAP_BATCH, nr_swap_pages) is taken off nr_swap_pages during
+    the scan (:1067-1069) and what it did not get is given back (:1127).  Fills ``out``,
+    returns the number of slots."""
+    g = st.g
+    avail = nr_swap_pages(st)
+    if avail <= 0:
+        return 0
+    n_goal = min(want, SWAP_SLOTS_CACHE_SIZE, avail)
+    g[G_SWAP_RESERVED] = n_goal
+    n = scan_swap_map_slots(st, n_goal, out)
+    g[G_SWAP_RESERVED] = 0
+    return n
 
-    Through the per-cpu slots cache when active (6.1 swap_slots.c); get_swap_pages() bails
-    out at once when nr_swap_pages <= 0: the 100%-full blind spot.
+
+@jit
+def get_swap_page(st):
+    """folio_alloc_swap(): a slot holding the cache reference, or -1 (6.1.192
+    mm/swap_slots.c:302-350): from the per-cpu slots cache while it is active, refilled by
+    get_swap_pages(SWAP_SLOTS_CACHE_SIZE); else get_swap_pages(1).
     """
     g = st.g
     out = st.acache
     if st.k[K_SLOTS_CACHE] != 0.0 and check_cache_active(st):
-        if g[G_ACACHE_N] == 0 and g[G_NR_SWAP_FREE] > 0:
+        if g[G_ACACHE_N] == 0 and nr_swap_pages(st) > 0:
             if st.k[K_ALLOC_FULL_CLUSTER] != 0.0 and vm_swap_full(st):
                 swap_reclaim_full_clusters(st)
-            g[G_ACACHE_N] = scan_swap_map_slots(st, SWAP_SLOTS_CACHE_SIZE, out)
+            g[G_ACACHE_N] = get_swap_pages(st, SWAP_SLOTS_CACHE_SIZE, out)
             for i in range(g[G_ACACHE_N]):
                 st.sflags[out[i]] |= SL_PINNED
         if g[G_ACACHE_N] > 0:
@@ -882,13 +1060,13 @@ def get_swap_page(st):
             st.sflags[s] &= SLM_PINNED
             st.sflags[s] |= SL_CACHEREF
             return s
-    if g[G_NR_SWAP_FREE] <= 0:
+    if nr_swap_pages(st) <= 0:
         return -1
     if st.k[K_ALLOC_FULL_CLUSTER] != 0.0 and vm_swap_full(st):
         swap_reclaim_full_clusters(st)
     # the per-cpu cache is empty here (drained, or unused), so its first entry serves as
     # the one-slot buffer: no allocation, hence no NRT reference counting on every call
-    if scan_swap_map_slots(st, 1, out) == 1:
+    if get_swap_pages(st, 1, out) == 1:
         return out[0]
     return -1
 
@@ -1061,8 +1239,8 @@ def observe(st, row):
     """Fill one row of output variables from the state and counters."""
     g = st.g
     c = st.c
-    row[V_SWAP_TOTAL] = g[G_NSLOTS]
-    row[V_SWAP_USED] = g[G_NSLOTS] - g[G_NR_SWAP_FREE]
+    row[V_SWAP_TOTAL] = swap_pages(st)  # SwapTotal: the header is not swap
+    row[V_SWAP_USED] = swap_pages(st) - g[G_NR_SWAP_FREE]
     row[V_SWAP_CACHED] = g[G_NR_SWAPCACHE]
     row[V_SWAP_ORPHANS] = count_orphans(st)
     row[V_MEMCG_CURRENT] = g[G_MEM_CUR]
@@ -1368,6 +1546,8 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t, may_swap):
     g[G_WB_SEEN] = 0
     if not may_swap:
         return 0, t
+    if memcg and g[G_SWAPPINESS0]:
+        return 0, t  # cgroup reclaim, swappiness 0: SCAN_FILE (6.1.192 mm/vmscan.c:2947)
     can_anon = can_reclaim_anon_pages(st, memcg)
     liu = (not can_anon) and st.k[K_ANON_WHEN_FULL] == ANON_FULL_SWAPCACHE_ONLY
     if not can_anon and not liu:
@@ -1471,7 +1651,7 @@ def scan_candidates(st, out):
             if cur >= n:
                 cur = 0
             visited += 1
-            if what == WHAT_FULL_CLUSTERS and st.clfree[s // SWAPFILE_CLUSTER] != 0:
+            if what == WHAT_FULL_CLUSTERS and st.clfree[s // g[G_CLUSTER]] != 0:
                 continue
             if sm.cache_only(np.int64(st.swap_map[s]), era) and st.sframe[s] >= 0:
                 out[got] = s
@@ -1498,18 +1678,33 @@ def scan_free_slot(st, s):
 @jit(nrt=True)
 def policy_scan(st, t):
     """The synchronous scan (before OOM).  In 'lock' mode each candidate waits for its page
-    lock and writeback (lock_page + folio_wait_writeback).  Returns (freed, time after)."""
+    lock and writeback (lock_page + folio_wait_writeback).  scan_wait_writeback as the 6.1
+    patch's wait_writeback (swap_orphan_scan, kernels/patches/6.1/hugh-scan.patch): 'each'
+    waits on every candidate under writeback; 'if_none_freed' remembers the first one and,
+    if nothing was freed, waits for it (G_SCAN_WAITED: the caller retries and may scan
+    again).  Returns (freed, time after)."""
     out = np.empty(max(st.g[G_NSLOTS], st.g[G_NFRAMES]), dtype=np.int32)
     n, visited = scan_candidates(st, out)
     t += np.int64(visited * st.k[K_SCAN_SLOT_NS])
+    mode = np.int64(st.k[K_SCAN_WAIT_WB])
     freed = 0
+    wb_f = -1
     for i in range(n):
         s = out[i]
         f = st.sframe[s]
         if f >= 0 and st.k[K_SCAN_LOCK] == LOCK_SLEEP:
             t = lock_wait(st, f, t)
             t = writeback_wait(st, f, t)
+        elif f >= 0 and (st.fr[FR_FLAGS, f] & PG_WRITEBACK):
+            if mode == SWB_EACH:
+                t = writeback_wait(st, f, t)
+            elif wb_f < 0:
+                wb_f = f  # sc->wb_folio, held by a reference
         freed += scan_free_slot(st, s)
+    st.g[G_SCAN_WAITED] = 0
+    if mode == SWB_IF_NONE and freed == 0 and wb_f >= 0:
+        st.g[G_SCAN_WAITED] = 1
+        t = writeback_wait(st, wb_f, t)
     return freed, t
 
 
@@ -1630,16 +1825,20 @@ def try_charge(st, t, may_reclaim, lockf):
             retries -= 1
             continue
         if (not scanned_once) and st.k[K_SCAN_WHEN] == WHEN_SYNC and scan_triggered(st):
-            scanned_once = True  # Hugh: a scan for cache-only slots before any OOM
             freed, t = policy_scan(st, t)
             advance_to(st, t)
-            if freed > 0:
+            # Hugh: a scan for cache-only slots before any OOM; once per charge, again only
+            # after it waited for a writeback (the patch's *again)
+            scanned_once = st.g[G_SCAN_WAITED] == 0
+            if freed > 0 or not scanned_once:
                 retries = np.int64(st.k[K_RECLAIM_RETRIES])
                 continue
         maybe_schedule_worker(st, t)
         if memcg_full:
-            st.c[V_MEMCG_OOM] += 1  # mem_cgroup_out_of_memory: memory.events oom
-            st.c[V_MEMCG_OOM_KILL] += 1
+            st.c[V_MEMCG_OOM] += 1  # mem_cgroup_oom: memory.events oom (memcg OOMs only)
+        # __oom_kill_process: MEMCG_OOM_KILL in the victim's memcg, global OOMs included
+        # (6.1.192 mm/oom_kill.c:950); every task here runs in the memcg
+        st.c[V_MEMCG_OOM_KILL] += 1
         if hit == LIM_MEMSW:
             st.c[C_MEMSW_OOM] += 1
         st.c[V_OOM_KILL] += 1
@@ -1674,8 +1873,10 @@ def mem_cgroup_try_charge_swapin(st, f, t):
 
 
 @jit
-def swapin_nr_pages(st, offset):
-    """__swapin_nr_pages(): readahead window from hits (mm/swap_state.c, 6.1)."""
+def swapin_nr_pages(st, offset, vma):
+    """__swapin_nr_pages(): readahead window from hits (mm/swap_state.c, 6.1).  The cluster
+    path's swapin_nr_pages() moves prev_offset only when there were no hits (6.1.192
+    mm/swap_state.c:585); the VMA path's swap_ra_info stores the fault address always."""
     g = st.g
     max_pages = np.int64(1) << g[G_PAGE_CLUSTER]
     if max_pages <= 1:
@@ -1697,7 +1898,8 @@ def swapin_nr_pages(st, offset):
     if pages < last_ra:
         pages = last_ra
     g[G_RA_PREV_WIN] = pages
-    g[G_RA_PREV_OFF] = offset
+    if vma or hits == 0:
+        g[G_RA_PREV_OFF] = offset
     return pages
 
 
@@ -1736,7 +1938,7 @@ def swapin_window(st, s, v):
     if st.k[K_READAHEAD] == 0.0 or g[G_PAGE_CLUSTER] == 0:
         return np.int64(0), np.int64(0), False
     if g[G_VMA_RA]:
-        win = swapin_nr_pages(st, v)
+        win = swapin_nr_pages(st, v, True)
         if win <= 1:
             return np.int64(0), np.int64(0), True
         prev = g[G_RA_PREV_V]
@@ -1752,14 +1954,17 @@ def swapin_window(st, s, v):
         if hi > g[G_REGION_HI]:
             hi = g[G_REGION_HI]
         return np.int64(lo), np.int64(hi), True
-    win = swapin_nr_pages(st, s)
+    win = swapin_nr_pages(st, s, False)
     if win <= 1:
         return np.int64(0), np.int64(0), False
     mask = win - 1
+    start = s & ~mask
+    if start == 0:
+        start = 1  # "First page is swap header." (6.1.192 mm/swap_state.c:633)
     end = s | mask
     if end >= g[G_NSLOTS]:
         end = g[G_NSLOTS] - 1
-    return np.int64(s & ~mask), np.int64(end + 1), False
+    return np.int64(start), np.int64(end + 1), False
 
 
 @jit
@@ -1848,22 +2053,37 @@ def do_swap_page(st, v, write, t):
 
 
 @jit
+def do_wp_page(st, f):
+    """The write-protect fault on a page mapped read-only after a read swap-in: reused.
+    2.6.x .. 5.18 reuse_swap_page() frees its swap (knob wp_free_swap); 5.19+ do_wp_page
+    reuses a PageAnonExclusive page and keeps the swap cache (6.1.192 mm/memory.c:3461)."""
+    if st.k[K_WP_FREE_SWAP] != 0.0 and (st.fr[FR_FLAGS, f] & PG_SWAPCACHE):
+        if not (st.fr[FR_FLAGS, f] & PG_WRITEBACK) and trylock_page(st, f):
+            folio_free_swap(st, f, False)
+    st.fr[FR_FLAGS, f] |= PG_DIRTY
+
+
+@jit
 def fault_page(st, v, write, t):
-    """One access by the running task to virtual page v.  Returns time."""
+    """One access by the running task to virtual page v.  Returns time.
+
+    The guest writes a page as ``q[1] = q[1] + 1`` (kernels/guest/swapwl.c op_fault): a
+    load, then a store.  On a swap pte the load faults first (do_swap_page, no
+    FAULT_FLAG_WRITE), the store then takes the write-protect fault on the mapped page."""
     p = st.pte[v]
     if p == PTE_NONE:
         return t
     if p & SWP_BIT:
-        return do_swap_page(st, v, write, t)
+        t = do_swap_page(st, v, False, t)
+        p = st.pte[v]
+        if write and not st.g[G_KILLED] and p != PTE_NONE and not (p & SWP_BIT):
+            do_wp_page(st, p)
+        return t
     f = p
     st.c[C_EVENTS] += 1
     t += cost(st, st.k[K_CPU_WRITE])
     if write:
-        if st.fr[FR_FLAGS, f] & PG_SWAPCACHE:
-            # do_wp_page on a read-only mapped swap cache page: reuse, folio_free_swap
-            if not (st.fr[FR_FLAGS, f] & PG_WRITEBACK) and trylock_page(st, f):
-                folio_free_swap(st, f, False)
-        st.fr[FR_FLAGS, f] |= PG_DIRTY
+        do_wp_page(st, f)
     return t
 
 
@@ -2205,7 +2425,9 @@ def check_invariants(st, refs, maps):
     nfree = 0
     charged = 0
     records = 0
-    for s in range(ns):
+    if refs[0] != 0 or st.sframe[0] >= 0:
+        return INV_FREE_REFERENCED  # the header slot is never allocated
+    for s in range(1, ns):
         if st.swap_map[s] == 0:
             nfree += 1
             if refs[s] != 0 or st.sframe[s] >= 0:
@@ -2232,7 +2454,7 @@ def check_invariants(st, refs, maps):
         return INV_SWAP_CUR
     for ci in range(g[G_NCLUSTERS]):
         n = 0
-        for s in range(ci * SWAPFILE_CLUSTER, min(ns, (ci + 1) * SWAPFILE_CLUSTER)):
+        for s in range(max(1, ci * g[G_CLUSTER]), min(ns, (ci + 1) * g[G_CLUSTER])):
             if st.swap_map[s] == 0:
                 n += 1
         if n != st.clfree[ci]:
@@ -2382,13 +2604,25 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
     fr[FR_LIST] = LIST_FREE
     fr[FR_NEXT, :-1] = np.arange(1, nframes, dtype=np.int32)
     fr[FR_NEXT, -1] = -1
-    nclusters = (nslots + SWAPFILE_CLUSTER - 1) // SWAPFILE_CLUSTER
-    clfree = np.full(nclusters, SWAPFILE_CLUSTER, dtype=np.int32)
-    if nslots % SWAPFILE_CLUSTER:
-        clfree[-1] = nslots % SWAPFILE_CLUSTER
+    era = int(knobs[K_ERA])
+    cl = SWAPFILE_CLUSTER_THP if era == sm.ERA_2633 else SWAPFILE_CLUSTER_OLD
+    nclusters = (nslots + cl - 1) // cl
+    clfree = np.full(nclusters, cl, dtype=np.int32)
+    if nslots % cl:
+        clfree[-1] = nslots % cl
+    clfree[0] -= 1  # slot 0: the swap header, SWAP_MAP_BAD (6.1.192 mm/swapfile.c:2953)
+    swap_map = np.zeros(nslots, dtype=np.uint16)
+    swap_map[0] = sm.swap_map_bad(era)
     g = np.zeros(N_G, dtype=np.int64)
     g[G_NFRAMES] = nframes
     g[G_NSLOTS] = nslots
+    g[G_CLUSTER] = cl
+    # swapon: lowest_bit 1, highest_bit maxpages - 1, cluster_next 1, cluster_nr 0
+    # (6.1.192 mm/swapfile.c:2870-2890)
+    g[G_LOWEST_BIT] = 1
+    g[G_HIGHEST_BIT] = nslots - 1
+    g[G_CURSOR] = 1
+    g[G_CLUSTER_NR] = 0
     g[G_NVPAGES] = nvpages
     g[G_FREE_HEAD] = 0
     g[G_NR_FREE_FRAMES] = nframes
@@ -2398,7 +2632,7 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
     g[G_SWAP_MAX] = swap_max
     g[G_MEMSW_MAX] = memsw_limit(mem_max, swap_max)
     g[G_SWAP_HIGH] = swap_high
-    g[G_NR_SWAP_FREE] = nslots
+    g[G_NR_SWAP_FREE] = nslots - 1
     wbw = write_mib_s if write_mib_s > 0 else knobs[K_FAST_WRITE]
     rdw = read_mib_s if read_mib_s > 0 else knobs[K_FAST_READ]
     g[G_WPAGE_NS] = max(1, int(round(4096 / (wbw * 1048576.0) * 1e9)))
@@ -2424,7 +2658,7 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
     rng[0] = np.uint64((int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % (1 << 64))
     return State(
         fr=fr,
-        swap_map=np.zeros(nslots, dtype=np.uint16),
+        swap_map=swap_map,
         scont=np.zeros(nslots, dtype=np.uint16),
         sframe=np.full(nslots, -1, dtype=np.int32),
         sflags=np.zeros(nslots, dtype=np.uint8),

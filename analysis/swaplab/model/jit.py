@@ -24,25 +24,39 @@ only index arrays that their caller keeps alive, so they are compiled without NR
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import numba
 
 from swaplab.paths import cache_root
 
-__all__ = ["jit", "JIT_ENABLED", "CACHE_DIR", "source_digest"]
+__all__ = ["jit", "JIT_ENABLED", "CACHE_DIR", "jitted_sources", "source_digest"]
 
 JIT_ENABLED = os.environ.get("SWAPLAB_NO_JIT", "") in ("", "0")
 _PREFIX = "swaplab-model-"
 
 
+JIT_IMPORT = b"from swaplab.model.jit import"
+
+
+def jitted_sources() -> list[Path]:
+    """The model's files that hold jitted code: this file and every file importing ``jit``
+    from it.  Jitted code reads only globals of these files (engine.py imports swapmap.py
+    alone; a test keeps it so), so an edit anywhere else cannot make a cached function stale."""
+    here = Path(__file__).resolve().parent
+    return sorted(p for p in here.rglob("*.py")
+                  if p.name == "jit.py" and p.parent == here or JIT_IMPORT in p.read_bytes())
+
+
 def source_digest() -> str:
-    """sha256 (16 hex digits) over the path and text of every ``.py`` file of the model
-    package, the naive model (no jitted code) left out."""
+    """sha256 (16 hex digits) over the path and text of :func:`jitted_sources`."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for path in sorted(p for p in here.rglob("*.py") if "naive" not in p.relative_to(here).parts):
+    for path in jitted_sources():
         h.update(path.relative_to(here).as_posix().encode() + b"\0")
         h.update(path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
@@ -59,6 +73,31 @@ def _cache_dir() -> Path:
 CACHE_DIR = _cache_dir()
 os.environ["NUMBA_CACHE_DIR"] = str(CACHE_DIR)  # subprocesses: sweep workers, papermill kernels
 numba.config.CACHE_DIR = str(CACHE_DIR)  # this process (numba read its config at import)
+
+
+def _import_arraymath_without_scipy() -> None:
+    """Import ``numba.np.arraymath`` (which Numba imports anyway on its first compile or
+    cache load) without the scipy import it runs to see whether BLAS is there.
+
+    ``arraymath._check_blas`` imports ``scipy.linalg.cython_blas`` at module import; with
+    scipy 1.16 that brings in scipy.linalg, array_api_compat and numpy.f2py: ~40 % of a
+    fresh process's first ``simulate`` with a warm cache.  The model calls no BLAS.  The
+    flag is set afterwards to what the check would have found, so code that does use
+    ``np.dot`` in jitted functions behaves as before (it imports scipy when compiled).
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    hide = "scipy.linalg" if "scipy" in sys.modules else "scipy"
+    sys.modules[hide] = None  # type: ignore[assignment]  # makes `import scipy...` fail fast
+    try:
+        arraymath = importlib.import_module("numba.np.arraymath")
+    finally:
+        del sys.modules[hide]
+    arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None
+
+
+if JIT_ENABLED:
+    _import_arraymath_without_scipy()
 
 
 def jit(fn=None, *, nrt=False):  # noqa: ANN001, ANN201 - decorator

@@ -19,7 +19,7 @@ from swaplab.model import engine as E
 from swaplab.model.errors import ModelError
 from swaplab.scenario import SETTABLE_KEYS, Phase, Scenario, mib_to_pages
 
-__all__ = ["Workload", "compile_workload", "limit_pages"]
+__all__ = ["Workload", "compile_workload", "limit_pages", "machine_rules"]
 
 MAX_VPAGES = 1 << 29  # bound on virtual pages of one run (pte numbers stay below SWP_BIT)
 UNLIMITED = 1 << 40
@@ -42,6 +42,33 @@ def limit_pages(value: object) -> int:
     if value == "max":
         return UNLIMITED
     return int(float(value) * 256)
+
+
+def machine_rules(scn: Scenario, memcg_accounting: str) -> bool:
+    """The [machine] keys the model runs with, checked: returns whether vm.swappiness is 0.
+
+    MGLRU and THP are not modelled, so ``mglru = true`` / ``thp = true`` are refused.  Of
+    swappiness the model follows 60 (the default: one anon LRU, no file pages, so the
+    SCAN_FRACT balance has nothing to weigh) and 0: cgroup reclaim then scans no anon at
+    all (get_scan_count: ``cgroup_reclaim(sc) && !swappiness`` -> SCAN_FILE, 6.1.192
+    mm/vmscan.c:2947; cgroup v2 reads vm.swappiness); global reclaim still swaps.
+    """
+    m = scn.settings["machine"]
+    where = scn.source
+    if m["mglru"]:
+        raise ModelError(f"{where}: machine.mglru = true is not modelled (the model's LRU is "
+                         "the classic active/inactive one); allowed: false")
+    if m["thp"]:
+        raise ModelError(f"{where}: machine.thp = true is not modelled (base pages only); "
+                         "allowed: false")
+    sw = m["swappiness"]
+    if sw == 0 and memcg_accounting != "v2":
+        raise ModelError(f"{where}: machine.swappiness = 0 is modelled for cgroup v2 only "
+                         f"(memcg_accounting = 'v2'), not {memcg_accounting!r}")
+    if sw not in (0, 60):
+        raise ModelError(f"{where}: machine.swappiness = {sw} is not modelled (no file "
+                         "pages to balance against); allowed: 60 or 0")
+    return sw == 0
 
 
 # scenario.SETTABLE_KEYS -> engine.SET_* code (memcg.swap_max_mib -> SET_SWAP_MAX)

@@ -8,7 +8,7 @@ from swaplab.model.naive.machine import Machine
 from swaplab.model.naive.mem import INACTIVE
 
 
-def swapin_nr_pages(m: Machine, offset: int) -> int:
+def swapin_nr_pages(m: Machine, offset: int, vma: bool) -> int:
     """__swapin_nr_pages(): the readahead window from the hits since the last one; 1 (or 2
     next to the previous fault) without hits, else a power of two >= 4, capped at
     1 << page_cluster and never below half the last window (mm/swap_state.c, 6.1)."""
@@ -28,7 +28,10 @@ def swapin_nr_pages(m: Machine, offset: int) -> int:
         pages = roundup
     pages = max(min(pages, max_pages), ra.prev_win // 2)
     ra.prev_win = pages
-    ra.prev_offset = offset
+    if vma or not hits:
+        # swapin_nr_pages(): "if (!hits) WRITE_ONCE(prev_offset, offset)" (6.1.192
+        # mm/swap_state.c:585); swap_ra_info keeps the VMA's last fault address always
+        ra.prev_offset = offset
     return pages
 
 
@@ -62,7 +65,7 @@ def swapin_window(m: Machine, off: int, v: int) -> tuple[range, bool]:
     if not m.knobs.readahead or m.page_cluster == 0:
         return range(0), False
     if m.vma_readahead:
-        win = swapin_nr_pages(m, v)
+        win = swapin_nr_pages(m, v, True)
         if win <= 1:
             return range(0), True
         prev = m.ra.prev_fault
@@ -73,11 +76,13 @@ def swapin_window(m: Machine, off: int, v: int) -> tuple[range, bool]:
         else:
             lo = v - (win - 1) // 2
         return range(max(lo, m.task.vma_lo), min(lo + win, m.task.vma_hi)), True
-    win = swapin_nr_pages(m, off)
+    win = swapin_nr_pages(m, off, False)
     if win <= 1:
         return range(0), False
     mask = win - 1
-    return range(off & ~mask, min(off | mask, m.swap.pages - 1) + 1), False
+    # the aligned block, less slot 0: "First page is swap header." (6.1.192
+    # mm/swap_state.c:633)
+    return range(max(1, off & ~mask), min(off | mask, m.swap.max - 1) + 1), False
 
 
 def swapin_readahead(m: Machine, off: int, v: int, window: range, vma: bool,
@@ -159,19 +164,31 @@ def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
     return t
 
 
+def wp_fault(m: Machine, page) -> None:
+    """do_wp_page on a page mapped read-only after a read swap-in: reuse it.  Before 5.19
+    reuse_swap_page() also freed its swap (wp_free_swap); 6.1 keeps the swap cache of a
+    PageAnonExclusive page (do_wp_page, 6.1.192 mm/memory.c:3461)."""
+    if (m.knobs.wp_free_swap and page.swapcache and not page.writeback
+            and swapcache.trylock_page(m, page)):
+        swapcache.folio_free_swap(m, page, False)
+    page.dirty = True
+
+
 def handle_mm_fault(m: Machine, v: int, write: bool, t: int) -> int:
-    """One access by the running task to virtual page ``v``.  Returns the time."""
+    """One access by the running task to virtual page ``v``.  Returns the time.  A write is
+    the guest's ``q[1] = q[1] + 1``: a load (a read fault on a swap pte), then the store."""
     entry = m.pte[v]
     if entry is None:
         return t
     if isinstance(entry, int):
-        return do_swap_page(m, v, write, t)
+        t = do_swap_page(m, v, False, t)
+        page = m.pte[v]
+        if write and not m.task.killed and page is not None and not isinstance(page, int):
+            wp_fault(m, page)
+        return t
     page = entry
     m.counters.events += 1
     t += m.cost(m.knobs.cpu_write_ns)
     if write:
-        if page.swapcache and not page.writeback and swapcache.trylock_page(m, page):
-            # do_wp_page reuses a read-only mapped swap cache page: folio_free_swap
-            swapcache.folio_free_swap(m, page, False)
-        page.dirty = True
+        wp_fault(m, page)
     return t

@@ -24,6 +24,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "scan_what": ("swap_map", "full_clusters", "lru_swapcache"),
     "scan_lock": ("trylock", "lock"),
     "memcg_accounting": ("v2", "v1_memsw"),
+    "scan_wait_writeback": ("never", "each", "if_none_freed"),
 }
 # knobs not read here, with the values whose behaviour this model has built in
 BUILT_IN: dict[str, tuple[Any, ...]] = {
@@ -84,6 +85,9 @@ class Knobs:
     io_reorder: int
     sched_jitter_us: float
     phase_speed_jitter: float
+    scan_wait_writeback: str
+    alloc_reclaim_direct: bool
+    wp_free_swap: bool
 
     @classmethod
     def from_mapping(cls, knobs: Mapping[str, Any]) -> Knobs:

@@ -121,6 +121,7 @@ class Machine:
     page_cluster: int
     vma_readahead: bool
     sample_ns: int
+    swappiness_zero: bool = False  # vm.swappiness 0: cgroup reclaim scans no anon
     counters: Counters = field(default_factory=Counters)
     ra: Readahead = field(default_factory=Readahead)
     task: Task = field(default_factory=Task)

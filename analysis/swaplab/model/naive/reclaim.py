@@ -70,6 +70,8 @@ def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int,
     m.nr_writeback_seen = 0
     if not may_swap:
         return 0, t
+    if memcg and m.swappiness_zero:
+        return 0, t  # get_scan_count: cgroup reclaim with swappiness 0 -> SCAN_FILE (6.1)
     v1_lru = memcg and m.memcg.v1  # the memcg's own LRU holds only charged pages
     can_anon = can_reclaim_anon_pages(m, memcg)
     liu = not can_anon and m.knobs.anon_scan_when_full == "swapcache_only"
@@ -148,10 +150,13 @@ def oom_kill_current(m: Machine, t: int) -> int:
 
 
 def count_oom(m: Machine, memcg: bool) -> None:
-    """memory.events oom + oom_kill for a memcg OOM; vmstat oom_kill always."""
+    """memory.events oom only for a memcg OOM (mem_cgroup_oom raises MEMCG_OOM); oom_kill
+    for every kill, global ones included: __oom_kill_process raises MEMCG_OOM_KILL in the
+    victim's memcg, where every task here runs (6.1.192 mm/oom_kill.c:950); vmstat
+    oom_kill always."""
     if memcg:
         m.counters.memcg_oom += 1
-        m.counters.memcg_oom_kill += 1
+    m.counters.memcg_oom_kill += 1
     m.counters.oom_kill += 1
 
 
@@ -191,10 +196,12 @@ def try_charge(m: Machine, t: int, may_reclaim: bool,
             retries -= 1
             continue
         if not scanned and k.scan_when == "sync" and scan.scan_triggered(m):
-            scanned = True  # Hugh: scan for cache-only slots before any OOM
-            freed, t = scan.policy_scan(m, t)
+            # Hugh: scan for cache-only slots before any OOM, once per charge unless the
+            # scan waited for a writeback (the patch retries and may scan again)
+            freed, waited, t = scan.policy_scan(m, t)
             clock.advance_to(m, t)
-            if freed > 0:
+            scanned = not waited
+            if freed > 0 or waited:
                 retries = k.reclaim_retries
                 continue
         scan.maybe_schedule_worker(m, t)

@@ -17,7 +17,13 @@ from swaplab.model.naive.observe import VAR_NAMES
 from swaplab.model.naive.rng import SplitMix64
 from swaplab.model.naive.swapdev import SwapDevice
 from swaplab.model.policies import resolve_knobs
-from swaplab.model.workload import UNLIMITED, Workload, compile_workload, limit_pages
+from swaplab.model.workload import (
+    UNLIMITED,
+    Workload,
+    compile_workload,
+    limit_pages,
+    machine_rules,
+)
 from swaplab.scenario import Scenario
 
 
@@ -92,7 +98,9 @@ def run(scn: Scenario, policy: str, overrides: Mapping[str, Any] | None,
         raise ModelError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
     wl = compile_workload(scn)
+    swappiness_zero = machine_rules(scn, typed.memcg_accounting)
     m = build_machine(scn, typed, seed, wl.nvpages)
+    m.swappiness_zero = swappiness_zero
     n = len(wl.labels)
     snaps: list[list[int]] = [[0] * len(VAR_NAMES) for _ in range(n)]
     snap_t = [0.0] * n

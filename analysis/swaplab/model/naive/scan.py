@@ -31,7 +31,7 @@ def scan_candidates(m: Machine) -> tuple[list[int], int]:
     si = m.swap
     batch = k.scan_batch
     if batch <= 0:
-        batch = len(m.ram.pages) if k.scan_what == "lru_swapcache" else si.pages
+        batch = len(m.ram.pages) if k.scan_what == "lru_swapcache" else si.max
     found: list[int] = []
     visited = 0
     if k.scan_what == "lru_swapcache":
@@ -45,9 +45,9 @@ def scan_candidates(m: Machine) -> tuple[list[int], int]:
                     found.append(page.private)
     else:
         off = si.scan_next
-        while visited < batch and visited < si.pages:
+        while visited < batch and visited < si.max:
             here = off
-            off = (off + 1) % si.pages
+            off = (off + 1) % si.max
             visited += 1
             if k.scan_what == "full_clusters" and si.cluster_free[si.cluster_of(here)] != 0:
                 continue
@@ -69,19 +69,33 @@ def scan_free_slot(m: Machine, off: int) -> int:
     return 0
 
 
-def policy_scan(m: Machine, t: int) -> tuple[int, int]:
+def policy_scan(m: Machine, t: int) -> tuple[int, bool, int]:
     """The synchronous scan before OOM; with scan_lock='lock' each candidate waits for its
-    page lock and writeback (lock_page + folio_wait_writeback).  Returns (freed, time)."""
+    page lock and writeback (lock_page + folio_wait_writeback).  Candidates under writeback
+    otherwise follow scan_wait_writeback, the 6.1 patch's wait_writeback
+    (kernels/patches/6.1/hugh-scan.patch swap_orphan_scan): 'each' waits on each,
+    'if_none_freed' waits on the first one met if nothing was freed.
+    Returns (freed, whether it waited that way, time)."""
+    k = m.knobs
     found, visited = scan_candidates(m)
-    t += int(visited * m.knobs.scan_slot_ns)
+    t += int(visited * k.scan_slot_ns)
     freed = 0
+    first_wb = None
     for off in found:
         page = m.swap.swap_cache.get(off)
-        if page is not None and m.knobs.scan_lock == "lock":
+        if page is not None and k.scan_lock == "lock":
             t = clock.folio_lock(m, page, t)
             t = clock.folio_wait_writeback(m, page, t)
+        elif page is not None and page.writeback:
+            if k.scan_wait_writeback == "each":
+                t = clock.folio_wait_writeback(m, page, t)
+            elif first_wb is None:
+                first_wb = page
         freed += scan_free_slot(m, off)
-    return freed, t
+    waited = k.scan_wait_writeback == "if_none_freed" and not freed and first_wb is not None
+    if waited:
+        t = clock.folio_wait_writeback(m, first_wb, t)
+    return freed, waited, t
 
 
 def swap_reclaim_work(m: Machine) -> int:

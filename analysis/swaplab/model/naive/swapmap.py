@@ -73,14 +73,17 @@ class Era2633:
     def encode(self, count: int, cache: bool) -> tuple[int, int]:
         low, cont = count, 0
         if count > SWAP_MAP_MAX:
-            # add_swap_count_continuation(): the low digit stays at SWAP_MAP_MAX (2.6.33+)
-            low, cont = SWAP_MAP_MAX | COUNT_CONTINUED, count - SWAP_MAP_MAX
+            # __swap_duplicate past SWAP_MAP_MAX: carry into the continuation page, the
+            # low digit wraps to COUNT_CONTINUED (6.1.192 mm/swapfile.c:3347-3348)
+            cont, digit = divmod(count, SWAP_MAP_MAX + 1)
+            low = digit | COUNT_CONTINUED
         return low | (SWAP_HAS_CACHE if cache else 0), cont
 
     def swap_count(self, value: int, cont: int, cache_ref: bool) -> int:
         """swap_count() plus the continuation pages (swp_swapcount, 6.1)."""
         count = value & ~(SWAP_HAS_CACHE | COUNT_CONTINUED)
-        return count + cont if value & COUNT_CONTINUED else count
+        # swp_swapcount: continuation digits count in units of SWAP_MAP_MAX + 1 (:1522)
+        return count + cont * (SWAP_MAP_MAX + 1) if value & COUNT_CONTINUED else count
 
     def has_cache(self, value: int, cache_ref: bool) -> bool:
         return bool(value & SWAP_HAS_CACHE)

@@ -11,8 +11,9 @@ from swaplab.model.naive.swapdev import SWAP_SLOTS_CACHE_SIZE
 
 
 def vm_swap_full(m: Machine) -> bool:
-    """vm_swap_full(): more than half of swap in use (include/linux/swap.h, 2.6.30 .. 6.12)."""
-    return m.swap.nr_free * 2 < m.swap.pages
+    """vm_swap_full(): nr_swap_pages * 2 < total_swap_pages (include/linux/swap.h:491,
+    6.1.192); nr_swap_pages is low by what a running get_swap_pages reserved."""
+    return m.swap.nr_swap_pages() * 2 < m.swap.pages
 
 
 def mem_cgroup_get_nr_swap_pages(m: Machine) -> int:
@@ -38,6 +39,9 @@ def swap_entry_free(m: Machine, off: int) -> None:
     si.pinned[off] = False
     si.nr_free += 1
     si.cluster_free[si.cluster_of(off)] += 1
+    # swap_range_free(): widen [lowest_bit, highest_bit] (6.1.192 mm/swapfile.c:730-738)
+    si.lowest_bit = min(si.lowest_bit, off)
+    si.highest_bit = max(si.highest_bit, off)
 
 
 def swapcache_free_entries(m: Machine) -> None:
@@ -54,12 +58,13 @@ def free_swap_slot(m: Machine, off: int) -> None:
     no folio, until the batch is flushed."""
     si = m.swap
     k = m.knobs
-    if k.slots_cache and k.slots_cache_free and si.slots_cache.active:
+    if k.slots_cache and k.slots_cache_free and si.slots_cache.active and not si.free_direct:
         si.store(off, 0, True)
         si.pinned[off] = True
-        si.slots_cache.slots_ret.append(off)
         if len(si.slots_cache.slots_ret) >= SWAP_SLOTS_CACHE_SIZE:
+            # a full batch goes back before this one is added (6.1.192 swap_slots.c:284)
             swapcache_free_entries(m)
+        si.slots_cache.slots_ret.append(off)
     else:
         swap_entry_free(m, off)
 
@@ -95,38 +100,169 @@ def swap_duplicate(m: Machine, off: int) -> None:
 
 
 def take_slot(m: Machine, off: int) -> None:
-    """scan_swap_map_slots stores usage SWAP_HAS_CACHE in a free slot (6.1)."""
+    """scan_swap_map_slots stores usage SWAP_HAS_CACHE in a free slot, then
+    swap_range_alloc() narrows [lowest_bit, highest_bit] (6.1.192 mm/swapfile.c:917,
+    :694-709)."""
     si = m.swap
     si.store(off, 0, True)
     si.nr_free -= 1
+    if si.reserved:
+        si.reserved -= 1
     si.cluster_free[si.cluster_of(off)] -= 1
+    if off == si.lowest_bit:
+        si.lowest_bit += 1
+    if off == si.highest_bit:
+        si.highest_bit -= 1
+    if si.nr_free == 0:
+        si.lowest_bit, si.highest_bit = si.max, 0
+
+
+LATENCY_LIMIT = 256  # mm/swapfile.c:283 (6.1.192)
+
+
+class _Scan:
+    """The locals of one scan_swap_map_slots() call."""
+
+    def __init__(self, si, want: int) -> None:
+        self.want = want
+        self.got: list[int] = []
+        self.latency = LATENCY_LIMIT
+        self.scanned_many = False
+        self.base = si.cluster_next
+        self.off = si.cluster_next
+
+
+def _reclaims(m: Machine) -> bool:
+    """Whether the era's allocator reuses cache-only slots (2.6.31+, knob alloc_reclaim)."""
+    return m.knobs.alloc_reclaim and m.knobs.era != "2.6.30"
+
+
+def _first_empty_cluster(m: Machine, sc: _Scan) -> None:
+    """Every SWAPFILE_CLUSTER allocations (cluster_nr ran out) on a rotational device:
+    restart from lowest_bit, at the first run of SWAPFILE_CLUSTER free slots if there is
+    one (6.1.192 mm/swapfile.c:839-876)."""
+    si = m.swap
+    si.cluster_nr = si.cluster - 1
+    if si.nr_free < si.cluster:
+        return
+    sc.base = sc.off = si.lowest_bit
+    off = si.lowest_bit
+    last_in_cluster = off + si.cluster - 1
+    while last_in_cluster <= si.highest_bit:
+        m.counters.events += 1
+        if si.swap_map[off]:
+            last_in_cluster = off + si.cluster
+        elif off == last_in_cluster:
+            sc.off = off - (si.cluster - 1)
+            return
+        off += 1
+
+
+def _checks(m: Machine, sc: _Scan) -> str:
+    """The ``checks:`` label: reclaim a cache-only slot, take a free one, or say where the
+    walk goes next ("checks", "scan", "done", "no_page")."""
+    si = m.swap
+    if si.highest_bit == 0:
+        return "no_page"
+    if sc.off > si.highest_bit:
+        sc.base = sc.off = si.lowest_bit
+    off = sc.off
+    if _reclaims(m) and vm_swap_full(m) and si.cache_only(off):
+        # "reuse swap entry of cache-only swap if not busy": a freed slot is checked
+        # again; one gone to the per-cpu free batch is still SWAP_HAS_CACHE (no folio)
+        # 6.12: TTRS_DIRECT frees the slot itself (no free batch), so the retry takes it
+        si.free_direct = m.knobs.alloc_reclaim_direct
+        freed = off in si.swap_cache and swapcache.try_to_reclaim_swap(m, off)
+        si.free_direct = False
+        return "checks" if freed else "scan"
+    if si.swap_map[off] != 0:
+        return "done" if sc.got else "scan"
+    take_slot(m, off)
+    sc.got.append(off)
+    if len(sc.got) == sc.want or off >= si.highest_bit:
+        return "done"
+    sc.latency -= 1
+    if sc.latency < 0:
+        return "done"
+    if si.cluster_nr:
+        sc.off += 1
+        if si.swap_map[sc.off] == 0:
+            si.cluster_nr -= 1
+            return "checks"
+    if not sc.scanned_many:
+        limit = sc.base if sc.off < sc.base else si.highest_bit
+        while sc.off <= limit:
+            sc.latency -= 1
+            if sc.latency <= 0:
+                break
+            m.counters.events += 1
+            if si.swap_map[sc.off] == 0:
+                return "checks"
+            sc.off += 1
+    return "done"
+
+
+def _available(m: Machine, off: int) -> bool:
+    """swap_offset_available_and_locked(): free, or cache-only while swap is half full."""
+    si = m.swap
+    return si.swap_map[off] == 0 or (_reclaims(m) and vm_swap_full(m) and si.cache_only(off))
+
+
+def _scan(m: Machine, sc: _Scan) -> str:
+    """The ``scan:`` label: the first usable slot above, then below, the scan base."""
+    si = m.swap
+
+    def tick() -> None:
+        m.counters.events += 1
+        sc.latency -= 1
+        if sc.latency < 0:
+            sc.latency = LATENCY_LIMIT
+            sc.scanned_many = True
+
+    while sc.off + 1 <= si.highest_bit:
+        sc.off += 1
+        tick()
+        if _available(m, sc.off):
+            return "checks"
+    for off in range(si.lowest_bit, max(si.lowest_bit, sc.base)):
+        sc.off = off
+        tick()
+        if _available(m, off):
+            return "checks"
+    return "no_page"
 
 
 def scan_swap_map_slots(m: Machine, want: int) -> list[int]:
-    """scan_swap_map_slots(): next-fit from si->cluster_next; while vm_swap_full(), reuse
-    cache-only slots through __try_to_reclaim_swap(TTRS_ANYWAY) (2.6.31 scan_swap_map,
-    6.1).  2.6.30's scan_swap_map has no such reclaim."""
+    """scan_swap_map_slots() without si->cluster_info (a rotational device), 6.1.192
+    mm/swapfile.c:800-1001 (2.6.31's scan_swap_map walks the same way): reclaim only while
+    no slot is taken yet; then take the next free slots and stop at a used one."""
     si = m.swap
-    k = m.knobs
-    reclaim = k.alloc_reclaim and k.era != "2.6.30"
-    got: list[int] = []
-    off = si.cluster_next
-    visited = 0
-    while visited < si.pages and len(got) < want:
-        if si.nr_free <= 0 and not reclaim:
-            break
-        if si.swap_map[off] == 0:
-            take_slot(m, off)
-            got.append(off)
-        elif (reclaim and vm_swap_full(m) and si.cache_only(off) and off in si.swap_cache
-              and swapcache.try_to_reclaim_swap(m, off) and si.swap_map[off] == 0):
-            # "reuse swap entry of cache-only swap if not busy": freed, so take it
-            take_slot(m, off)
-            got.append(off)
-        off = (off + 1) % si.pages
-        visited += 1
-    m.counters.events += visited
-    si.cluster_next = off
+    sc = _Scan(si, want)
+    if si.cluster_nr == 0:
+        _first_empty_cluster(m, sc)
+    else:
+        si.cluster_nr -= 1
+    where = "checks"
+    while where in ("checks", "scan"):
+        m.counters.events += 1
+        where = _checks(m, sc) if where == "checks" else _scan(m, sc)
+    m.counters.events += 1  # model events: one per step of the walk, as the engine counts
+    if where == "done":
+        si.cluster_next = sc.off + 1  # set_cluster_next
+    return sc.got
+
+
+def get_swap_pages(m: Machine, want: int) -> list[int]:
+    """get_swap_pages(): none when nr_swap_pages <= 0 (the 100%-full blind spot); the goal
+    is held off nr_swap_pages while scan_swap_map_slots runs (6.1.192 mm/swapfile.c:1061-1069,
+    :1127)."""
+    si = m.swap
+    avail = si.nr_swap_pages()
+    if avail <= 0:
+        return []
+    si.reserved = min(want, SWAP_SLOTS_CACHE_SIZE, avail)
+    got = scan_swap_map_slots(m, si.reserved)
+    si.reserved = 0
     return got
 
 
@@ -179,7 +315,7 @@ def get_swap_page(m: Machine) -> int:
         if not cache.slots and si.nr_free > 0:
             if k.alloc_full_cluster_reclaim and vm_swap_full(m):
                 swap_reclaim_full_clusters(m)
-            for off in scan_swap_map_slots(m, SWAP_SLOTS_CACHE_SIZE):
+            for off in get_swap_pages(m, SWAP_SLOTS_CACHE_SIZE):
                 cache.slots.append(off)
                 si.pinned[off] = True
         if cache.slots:
@@ -190,5 +326,5 @@ def get_swap_page(m: Machine) -> int:
         return -1
     if k.alloc_full_cluster_reclaim and vm_swap_full(m):
         swap_reclaim_full_clusters(m)
-    got = scan_swap_map_slots(m, 1)
+    got = get_swap_pages(m, 1)
     return got[0] if got else -1

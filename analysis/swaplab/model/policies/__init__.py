@@ -1,11 +1,11 @@
 """Policies: named presets of model knobs, one preset per module in this package.
 
 A preset module defines ``NAME`` (the policy name), ``KNOBS`` (a mapping of knob overrides
-over the defaults in :data:`KNOBS`), a docstring citing the kernel sources of its rules,
-if it models real kernels ``KERNELS`` (their names as the traces and ``swaplab kernel`` name
-them: ``6.1``, ``6.12``, ``7``, a built kernel ``6.1+hugh-scan``; :func:`policy_for_kernel`
-reads them) and optionally ``CALIBRATION`` (a kernel: the preset's time costs and jitter sizes
-come from ``data/calibration/<kernel>.toml`` when it exists).
+over the defaults in :data:`KNOBS`), a docstring citing the kernel sources of its rules and,
+if it models real kernels, ``KERNELS``: their names as the traces and ``swaplab kernel`` name
+them (``6.1``, ``6.12``, ``7``, a built kernel ``6.1+hugh-scan``); :func:`policy_for_kernel`
+reads them.  The first of them is the kernel the preset is fitted to: its time costs and jitter
+sizes come from ``data/calibration/<kernel>.toml`` when that file exists.
 The registry :data:`PRESETS` is built by discovering those modules, not by an if/else chain.
 :func:`resolve_knobs` merges user overrides over a preset with the same checks for both.
 """
@@ -205,6 +205,25 @@ KNOBS: dict[str, Knob] = {
                                "averages out over thousands of pages and cannot make the "
                                "30-90 % repeat-to-repeat spread of kernel phase durations",
                                0.0, 0.95),
+    # --- the sync scan's writeback mode (appended) ---
+    "scan_wait_writeback": Knob(_C, "never", "candidates of the sync scan under writeback: "
+                                "'never' waited for, 'each' waited for one by one "
+                                "(folio_wait_writeback), 'if_none_freed': if the scan freed "
+                                "nothing, wait for the first one met and let the charge "
+                                "retry, scanning again (kernels/patches/6.1/hugh-scan.patch "
+                                "wait_writeback 2, its default)",
+                                choices=("never", "each", "if_none_freed")),
+    # --- allocator reclaim path (appended) ---
+    "alloc_reclaim_direct": Knob(_B, False, "the allocator's reclaim of a cache-only slot "
+                                 "frees it directly, not through the per-cpu free batch, so "
+                                 "scan_swap_map_slots takes it at once (6.12 TTRS_DIRECT, "
+                                 "mm/swapfile.c:231-249; 6.1 frees through free_swap_slot)"),
+    # --- write-protect fault (appended) ---
+    "wp_free_swap": Knob(_B, False, "a write to a page mapped read-only after a swap-in "
+                         "frees its swap (do_wp_page -> reuse_swap_page -> "
+                         "try_to_free_swap, 2.6.x .. 5.18); false: do_wp_page reuses a "
+                         "PageAnonExclusive page and keeps the swap cache (5.19+, 6.1.192 "
+                         "mm/memory.c do_wp_page)"),
 }
 
 KNOB_INDEX = {name: i for i, name in enumerate(KNOBS)}
@@ -254,16 +273,16 @@ def _discover() -> dict[str, Policy]:
         name = getattr(mod, "NAME", None)
         if name is None:
             continue
-        # a preset naming a kernel (CALIBRATION) takes its time costs and jitter sizes from
+        # a preset modelling kernels (KERNELS) takes its time costs and jitter sizes from
         # that kernel's calibration file; its own KNOBS (the rules) go over them
-        cal = getattr(mod, "CALIBRATION", None)
+        kernels = tuple(getattr(mod, "KERNELS", ()))
+        cal = kernels[0] if kernels else None
         knobs = dict(getattr(mod, "KNOBS", {}))
         for key, value in knobs.items():
             if key not in KNOBS:
                 raise ModelError(f"preset {name!r} ({info.name}.py): unknown knob {key!r}")
             knobs[key] = KNOBS[key].check(key, value, f"preset {name!r}")
-        presets[name] = Policy(name, knobs, (mod.__doc__ or "").strip(),
-                               kernels=tuple(getattr(mod, "KERNELS", ())),
+        presets[name] = Policy(name, knobs, (mod.__doc__ or "").strip(), kernels=kernels,
                                calibrated=calibrated_knobs(cal) if cal else {},
                                calibration=cal)
     return presets

@@ -34,4 +34,6 @@ KNOBS = {
     "scan_what": "swap_map",
     "scan_batch": 0,
     "scan_lock": "trylock",
+    # the patch's default wait_writeback 2 (kernels/patches/6.1/hugh-scan.patch)
+    "scan_wait_writeback": "if_none_freed",
 }

@@ -24,6 +24,7 @@ NAME = "linux-2.6.30"
 KERNELS = ("2.6.30",)
 KNOBS = {
     "era": "2.6.30",
+    "wp_free_swap": True,  # do_wp_page: reuse_swap_page frees the swap (mm/memory.c)
     "slots_cache": False,
     "slots_cache_free": False,
     "alloc_reclaim": False,

@@ -36,7 +36,6 @@ QUEUE_FLAG_NONROT), so 6.1 uses the HDD allocator path and *cluster* readahead t
 docs/kernel-rules.md for what the engine cannot express.
 """
 
-CALIBRATION = "6.1"  # time costs and jitter sizes: data/calibration/6.1.toml
 NAME = "linux-6.1"
 # the kernels this preset models (traces data/traces/<scenario>__<kernel>.nc)
 KERNELS = ("6.1", "6.1+none", "6.1+none+debug")

@@ -32,16 +32,19 @@ trace_event_counts ``srfc``).
 - anon_scan_when_full never: get_scan_count / can_reclaim_anon_pages (mm/vmscan.c:2405, :338).
 - reclaim_retries 16: MAX_RECLAIM_RETRIES (mm/internal.h:464), try_charge_memcg (memcontrol.c:2269).
 
-Differences from 6.1 the knobs cannot express (docs/kernel-rules.md): the allocator's reclaim is
-TTRS_DIRECT (the freed slot bypasses the slots cache and is reused at once); on a
-non-rotational device (zram) the cluster rules do apply.
+- alloc_reclaim_direct: the allocator's reclaim is TTRS_DIRECT: the freed slot bypasses the
+  slots cache (swap_entry_range_free, mm/swapfile.c:231-249) and ``goto checks`` takes it at
+  once (:1172-1175, 6.12.117-1).
+
+Differences from 6.1 the knobs cannot express (docs/kernel-rules.md): on a non-rotational
+device (zram) the cluster rules do apply.
 """
 
-CALIBRATION = "6.12"  # time costs and jitter sizes: data/calibration/6.12.toml
 NAME = "linux-6.12"
 # the kernels this preset models (traces data/traces/<scenario>__<kernel>.nc)
 KERNELS = ("6.12",)
 KNOBS = {
+    "alloc_reclaim_direct": True,
     "alloc_full_cluster_reclaim": False,
     "scan_trigger": "off",
 }

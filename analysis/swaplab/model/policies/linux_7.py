@@ -41,7 +41,6 @@ full, the allocation-time reclaim runs on every allocation while vm_swap_full, c
 where THP_SWAP=y makes them 512): docs/kernel-rules.md.
 """
 
-CALIBRATION = "7"  # time costs and jitter sizes: data/calibration/7.toml
 NAME = "linux-7"
 # the kernels this preset models (traces data/traces/<scenario>__<kernel>.nc)
 KERNELS = ("7",)
