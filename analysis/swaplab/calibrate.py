@@ -232,6 +232,19 @@ def available_kernels(traces: Path) -> list[str]:
     return sorted({p.stem.split("__", 1)[1] for p in traces.glob("*__*.nc")})
 
 
+def _preset_of(kernel: str) -> str:
+    """The preset of a captured Debian kernel (``6.1``, ``6.12``, ``7``: kernels/versions.toml;
+    the presets' ``KERNELS`` say which models it); a one-line error for any other name."""
+    from swaplab.capture.kernels import debian_kernel_names
+    from swaplab.model.policies import kernel_presets
+
+    presets = kernel_presets()
+    allowed = [k for k in debian_kernel_names() if k in presets]
+    if kernel not in allowed:
+        raise CalibrationError(f"unknown kernel {kernel!r}; allowed: " + ", ".join(allowed))
+    return presets[kernel]
+
+
 def build_targets(kernel: str, traces: Path) -> tuple[list[Target], dict[str, Any]]:
     """Every target of ``kernel``'s traces, and the scenarios they need: each exactly as the
     kernel ran it (the trace's ``scenario_toml``), even where data/scenarios has changed since.
@@ -377,17 +390,11 @@ def calibrate(kernel: str = "6.1", quick: bool = False, traces: Path | None = No
     from scipy.optimize import least_squares
     from tqdm.auto import tqdm
 
-    from swaplab.model.policies import KNOBS, kernel_presets
+    from swaplab.model.policies import KNOBS
 
     traces = Path(traces) if traces is not None else TRACES
-    # stock kernels (no built patch) that a preset models and that have traces here
-    have = set(available_kernels(traces)) if traces.is_dir() else set()
-    stock = {k: p for k, p in kernel_presets().items()
-             if "+" not in k and (k in have or not have)}
-    if kernel not in stock:
-        raise CalibrationError(f"unknown kernel {kernel!r}; allowed: " + ", ".join(stock))
+    policy = _preset_of(kernel)
     targets, scenarios = build_targets(kernel, traces)
-    policy = stock[kernel]
     centre = {**PRIOR, **NUISANCE_PRIOR}
     names = list(FIT_KNOBS) + list(NUISANCE_PRIOR)
     x0d = dict(centre)
@@ -540,32 +547,44 @@ def _toml_value(x: Any) -> str:
     return "nan" if math.isnan(x) else repr(float(x))
 
 
-def targets_toml(targets: Sequence[Target]) -> str:
-    """The ``[targets]`` table: one inline table per target, keyed by its name."""
+def _targets_table(targets: Sequence[Any], units: str) -> str:
+    """The ``[targets]`` table: one inline table per target, keyed by its name.  A target
+    the model misses has the residual its own ``residual`` gives (NaN for a duration)."""
     lines = ["[targets]", "# name = { kind, kernel, model_before, model_after, "
-             "residual_before, residual_after } (s, or pages for orphans)"]
+             f"residual_before, residual_after }} ({units})"]
     for t in targets:
         row = {"kind": t.kind, "kernel": _num(t.kernel), "model_before": _num(t.model_before),
-               "model_after": _num(t.model_after)}
-        for key, m in (("residual_before", t.model_before), ("residual_after", t.model_after)):
-            row[key] = _num(t.residual(m)) if math.isfinite(m) else math.nan
+               "model_after": _num(t.model_after),
+               "residual_before": _num(t.residual(t.model_before)),
+               "residual_after": _num(t.residual(t.model_after))}
         body = ", ".join(f"{k} = {_toml_value(v)}" for k, v in row.items())
         lines.append(f"{json.dumps(t.name)} = {{ {body} }}")
     return "\n".join(lines) + "\n"
 
 
-def write_toml(res: Result, path: Path, command: str) -> Path:
-    """Write the calibration file (TOML) to ``path``; returns it."""
+def targets_toml(targets: Sequence[Target]) -> str:
+    """The ``[targets]`` table of a fit to the standard traces."""
+    return _targets_table(targets, "s, or pages for orphans")
+
+
+def _write_calibration(path: Path, header: str, doc: dict[str, Any], targets: str) -> Path:
+    """Write a calibration file: ``header`` comment, ``doc`` as TOML, the targets table;
+    to a temporary name, then renamed."""
     import tomli_w
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = tomli_w.dumps(to_dict(res, command)) + "\n" + targets_toml(res.targets)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("# swaplab calibrate: fitted time-cost knobs (see swaplab/calibrate.py)\n"
-                   + text)
+    tmp.write_text(f"# {header}\n" + tomli_w.dumps(doc) + "\n" + targets)
     tmp.replace(path)
     return path
+
+
+def write_toml(res: Result, path: Path, command: str) -> Path:
+    """Write the calibration file (TOML) to ``path``; returns it."""
+    return _write_calibration(path, "swaplab calibrate: fitted time-cost knobs (see "
+                              "swaplab/calibrate.py)", to_dict(res, command),
+                              targets_toml(res.targets))
 
 
 # =============================================================================================
@@ -959,31 +978,14 @@ def corpus_to_dict(res: CorpusResult, command: str) -> dict[str, Any]:
 
 def corpus_targets_toml(targets: Sequence[CorpusTarget]) -> str:
     """The ``[targets]`` table of a corpus fit."""
-    lines = ["[targets]", "# name = { kind, kernel, model_before, model_after, "
-             "residual_before, residual_after } (s, pages, rates or spreads)"]
-    for t in targets:
-        row = {"kind": t.kind, "kernel": _num(t.kernel), "model_before": _num(t.model_before),
-               "model_after": _num(t.model_after),
-               "residual_before": _num(t.residual(t.model_before)),
-               "residual_after": _num(t.residual(t.model_after))}
-        body = ", ".join(f"{k} = {_toml_value(v)}" for k, v in row.items())
-        lines.append(f"{json.dumps(t.name)} = {{ {body} }}")
-    return "\n".join(lines) + "\n"
+    return _targets_table(targets, "s, pages, rates or spreads")
 
 
 def write_corpus_toml(res: CorpusResult, path: Path, command: str) -> Path:
     """Write a corpus fit's calibration file (TOML) to ``path``; returns it."""
-    import tomli_w
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = tomli_w.dumps(corpus_to_dict(res, command)) + "\n" + corpus_targets_toml(
-        res.targets)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("# swaplab calibrate --corpus: fitted time and jitter knobs "
-                   "(see swaplab/calibrate.py)\n" + text)
-    tmp.replace(path)
-    return path
+    return _write_calibration(path, "swaplab calibrate --corpus: fitted time and jitter knobs "
+                              "(see swaplab/calibrate.py)", corpus_to_dict(res, command),
+                              corpus_targets_toml(res.targets))
 
 
 def require_clean_tree(allow_dirty: bool) -> str:
