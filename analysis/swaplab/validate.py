@@ -185,6 +185,20 @@ def validate_kernel(folder: Path, kernel: str, *, seeds: int = DEFAULT_SEEDS,
     }
 
 
+def corpus_kernels(folder: Path) -> list[str]:
+    """The stock kernels (no built patch) that a preset models, in the corpus' manifest."""
+    from swaplab.capture.traces import read_manifest
+    from swaplab.model.policies import kernel_presets
+
+    held = {e["kernel"] for e in read_manifest(Path(folder))["files"].values()}
+    return [k for k in kernel_presets() if "+" not in k and k in held]
+
+
 def validate(folder: Path, kernels: list[str], **kw: Any) -> dict[str, Any]:
-    """``{"kernels": {K: validate_kernel(...)}}`` for each kernel."""
+    """``{"kernels": {K: validate_kernel(...)}}`` for each kernel; an unknown kernel is a
+    one-line error naming the allowed ones."""
+    allowed = corpus_kernels(folder)
+    for k in kernels:
+        if k not in allowed:
+            raise CorpusError(f"--kernel {k!r}: not in {folder}; allowed: " + ", ".join(allowed))
     return {"kernels": {k: validate_kernel(folder, k, **kw) for k in kernels}}

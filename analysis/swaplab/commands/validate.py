@@ -10,8 +10,9 @@ HELP = ("score the model on the corpus' validation half (never used for fitting)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``validate [--kernel K ...] [--corpus DIR] [--seeds N] [--json]``."""
-    parser.add_argument("--kernel", action="append", choices=("6.1", "6.12", "7"),
-                        help="kernel to score (repeatable; default all three)")
+    parser.add_argument("--kernel", action="append",
+                        help="kernel to score: 6.1, 6.12 or 7 (repeatable; default: every "
+                             "kernel a preset models and the corpus holds)")
     parser.add_argument("--corpus", default=None,
                         help="corpus folder (default: the shipped data/validation)")
     parser.add_argument("--seeds", type=int, default=20,
@@ -30,10 +31,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from swaplab.paths import repo_root
-    from swaplab.validate import validate
+    from swaplab.validate import corpus_kernels, validate
 
     folder = Path(args.corpus) if args.corpus else repo_root() / "data" / "validation"
-    kernels = args.kernel or ["6.1", "6.12", "7"]
+    kernels = args.kernel or corpus_kernels(folder)
     result = validate(folder, kernels, seeds=args.seeds, split=args.split,
                       progress=not args.json and sys.stderr.isatty())
     for k in result["kernels"].values():
