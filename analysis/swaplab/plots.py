@@ -366,21 +366,22 @@ def validation_distributions(result: Mapping[str, Any]) -> Any:
             sns.boxplot(data=orph[orph.source == "model"], y="scenario", x="orphans",
                         order=order, ax=ax, color="0.85", fliersize=2)
             sns.stripplot(data=orph[orph.source == "kernel"], y="scenario", x="orphans",
-                          order=order, ax=ax, color="C3", size=4)
+                          order=order, ax=ax, color="tab:red", size=4)
         ax.set_title(f"{kernel}: orphans at the last phase\n(box: model seeds, dots: kernel "
                      "repeats)", fontsize=10)
         ax.set_xlabel("orphaned swap cache (MiB)")
         ax = axes[1, col]
         for y, r in enumerate(rows):
-            for dy, src, color in ((-0.15, "kernel_oom", "C3"), (0.15, "model_oom", "0.3")):
+            for dy, src, color in ((-0.15, "kernel_oom", "tab:red"), (0.15, "model_oom", "0.3")):
                 k, n = r[src]
                 lo, hi = wilson_interval(k, n)
                 ax.errorbar(k / n if n else np.nan, y + dy, xerr=[[k / n - lo], [hi - k / n]]
                             if n else None, fmt="o", color=color, ms=4, capsize=2)
         ax.set_yticks(range(len(rows)), [r["scenario"] for r in rows])
         ax.set_xlim(-0.05, 1.05)
-        ax.set_xlabel("OOM-kill rate (Wilson 95 %): red kernel repeats, grey model seeds")
-        ax.set_title(f"{kernel}: OOM-kill rate per scenario", fontsize=10)
+        ax.set_xlabel("OOM-kill rate (Wilson 95 %)")
+        ax.set_title(f"{kernel}: OOM-kill rate per scenario\n(red: kernel repeats, grey: model "
+                     "seeds)", fontsize=10)
     fig.tight_layout()
     return fig
 
