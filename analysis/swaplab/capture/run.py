@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -91,31 +92,39 @@ def capture_repeat(scenario_text: str, kernel_name: str, repeat: int, trace: str
     return RepeatResult(repeat, ds, None)
 
 
-def _run_all(scn: Scenario, kernel: KernelImage, repeats: int, trace: str, sample_ms: int,
-             jobs: int, scheduler: str | None, progress: Callable[[RepeatResult], None],
-             keep_raw: bool, timeout: float | None) -> list[RepeatResult]:
-    args = (scn.toml_text, kernel.name)
-    results: list[RepeatResult] = []
+def run_repeats(tasks: list[tuple[Any, str, str, int]], *, trace: str, sample_ms: int,
+                jobs: int, scheduler: str | None = None, keep_raw: bool = True,
+                timeout: float | None = None) -> Iterator[tuple[Any, RepeatResult]]:
+    """Run ``(tag, scenario_text, kernel_name, repeat)`` tasks in ``jobs`` threads (one QEMU
+    each) or on the Dask cluster at ``scheduler``; yield ``(tag, result)`` as each finishes."""
     if scheduler:
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
 
         with Client(scheduler) as client:
-            futs = [client.submit(capture_repeat, *args, r, trace, sample_ms, keep_raw, timeout,
-                                  pure=False, key=f"capture-{scn.name}-{kernel.name}-{r}")
-                    for r in range(repeats)]
-            for fut in dask_completed(futs):
-                res = fut.result()
-                progress(res)
-                results.append(res)
-    else:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futs = [pool.submit(capture_repeat, *args, r, trace, sample_ms, keep_raw, timeout)
-                    for r in range(repeats)]
-            for fut in as_completed(futs):
-                res = fut.result()
-                progress(res)
-                results.append(res)
+            futs = {client.submit(capture_repeat, text, kname, r, trace, sample_ms, keep_raw,
+                                  timeout, pure=False, key=f"capture-{tag}-{r}"): tag
+                    for tag, text, kname, r in tasks}
+            for fut in dask_completed(list(futs)):
+                yield futs[fut], fut.result()
+        return
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futs = {pool.submit(capture_repeat, text, kname, r, trace, sample_ms, keep_raw,
+                            timeout): tag for tag, text, kname, r in tasks}
+        for fut in as_completed(futs):
+            yield futs[fut], fut.result()
+
+
+def _run_all(scn: Scenario, kernel: KernelImage, repeats: int, trace: str, sample_ms: int,
+             jobs: int, scheduler: str | None, progress: Callable[[RepeatResult], None],
+             keep_raw: bool, timeout: float | None) -> list[RepeatResult]:
+    tag = f"{scn.name}-{kernel.name}"
+    tasks = [(tag, scn.toml_text, kernel.name, r) for r in range(repeats)]
+    results: list[RepeatResult] = []
+    for _, res in run_repeats(tasks, trace=trace, sample_ms=sample_ms, jobs=jobs,
+                              scheduler=scheduler, keep_raw=keep_raw, timeout=timeout):
+        progress(res)
+        results.append(res)
     return sorted(results, key=lambda r: r.repeat)
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,8 @@ from swaplab.capture.kernels import (
 from swaplab.capture.run import (
     RepeatResult,
     assemble,
-    capture_repeat,
     clear_cache_for,
+    run_repeats,
 )
 from swaplab.scenario import Scenario, load_scenario, standard_scenarios
 from swaplab.schema import write_netcdf
@@ -136,8 +135,11 @@ def capture_set(out: Path, scns: list[Scenario], *, kernels: list[str] | None = 
         _record(out, fname, scn, kname, images[kname].release, ds, command, repeats, trace,
                 sample_ms, (manifest_extra or (lambda s: {}))(scn))
 
-    for group, res in _run_tasks(tasks, trace, sample_ms, jobs, scheduler):
-        finished(group, res)
+    by_file = {g[2]: g for g in groups}
+    for fname, res in run_repeats([(g[2], g[0].toml_text, g[1], r) for g, r in tasks],
+                                  trace=trace, sample_ms=sample_ms,
+                                  jobs=jobs or os.cpu_count() or 1, scheduler=scheduler):
+        finished(by_file[fname], res)
     bar.close()
     releases: dict[str, set[str]] = {}
     for e in read_manifest(out)["files"].values():
@@ -146,29 +148,6 @@ def capture_set(out: Path, scns: list[Scenario], *, kernels: list[str] | None = 
     if mixed:
         tqdm.write(f"WARNING: the folder mixes kernel releases: {mixed}")
     return 1 if bad else 0
-
-
-def _run_tasks(tasks: list[tuple[Any, int]], trace: str, sample_ms: int, jobs: int | None,
-               scheduler: str | None) -> Iterator[tuple[Any, RepeatResult]]:
-    """Run (group, repeat) tasks; yield (group, result) as each finishes."""
-    def args(group: Any, r: int) -> tuple[Any, ...]:
-        scn, kname, _ = group
-        return (scn.toml_text, kname, r, trace, sample_ms)
-
-    if scheduler:
-        from dask.distributed import Client
-        from dask.distributed import as_completed as dask_completed
-
-        with Client(scheduler) as client:
-            futs = {client.submit(capture_repeat, *args(g, r), pure=False,
-                                  key=f"capture-{g[2]}-{r}"): g for g, r in tasks}
-            for fut in dask_completed(list(futs)):
-                yield futs[fut], fut.result()
-        return
-    with ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
-        futs = {pool.submit(capture_repeat, *args(g, r)): g for g, r in tasks}
-        for fut in as_completed(futs):
-            yield futs[fut], fut.result()
 
 
 def _record(out: Path, fname: str, scn: Scenario, kname: str, release: str, ds: Any,
