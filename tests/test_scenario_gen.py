@@ -12,7 +12,9 @@ from swaplab.capture.guest import check_runnable, encode_workload
 from swaplab.model.workload import compile_workload
 from swaplab.scenario import OPS, scenario_from_text
 from swaplab.scenario_gen import (
+    FAMILIES,
     FOCUS_OPS,
+    OOM_FACTORS,
     GUEST_BUDGET_S,
     generate,
     generate_one,
@@ -56,9 +58,10 @@ def test_one_cycle_of_focus_ops_covers_every_op_and_variant():
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**31 - 1), index=st.integers(0, 30))
-def test_generated_scenarios_run_in_model_and_guest(seed, index):
-    scn = generate_one(seed, index)
+@given(seed=st.integers(0, 2**31 - 1), index=st.integers(0, 30), family=st.sampled_from(FAMILIES))
+def test_generated_scenarios_run_in_model_and_guest(seed, index, family):
+    scn = generate_one(seed, index, family)
+    assert scn.name == f"{family}{seed}-{index:03d}"
     again = scenario_from_text(scn.toml_text, source="again")  # the file text round-trips
     assert again.sha256 == scn.sha256
     compile_workload(scn)  # the model's compiler accepts it
@@ -80,3 +83,34 @@ def test_cli_generate_and_bad_n(tmp_path):
     assert bad.returncode == 2
     err = bad.stderr.strip().splitlines()
     assert len(err) == 1 and "--n 0" in err[0] and "1..10000" in err[0]
+
+
+def test_oom_family_fills_the_memcg_past_what_it_holds_and_leaves_gen_alone():
+    scns = generate(24, 1, "oom")
+    assert [s.toml_text for s in generate(4, 1, "oom")] == [s.toml_text for s in scns[:4]]
+    factors = set()
+    for scn in scns:
+        mc, sw = scn.memcg, scn.swap
+        assert mc["memory_max_mib"] != "max"
+        swap = sw["size_mib"] if mc["swap_max_mib"] == "max" else min(mc["swap_max_mib"],
+                                                                        sw["size_mib"])
+        factor = float(scn.description.rsplit("x", 1)[1])
+        factors.add(factor)
+        # the last alloc brings w0's live pages to factor x (memory.max + usable swap)
+        allocs = [ph for ph in scn.processes[0].phases if ph.op == "alloc"]
+        assert allocs[-1].params["mib"] >= 4
+        assert factor * (mc["memory_max_mib"] + swap) <= sum(
+            ph.params["mib"] for ph in allocs) + 4 + 1e-9
+    assert factors <= set(OOM_FACTORS) and max(factors) > 1.0 and min(factors) < 1.0
+    assert {s.swap["device"] for s in scns} == {"disk", "zram"}
+    # the gen family is not changed by the oom family's existence
+    assert generate_one(1, 0).name == "gen1-000"
+
+
+def test_cli_refuses_an_unknown_family(tmp_path):
+    bad = subprocess.run([sys.executable, "-m", "swaplab.cli", "scenarios", "generate", "--n",
+                          "1", "--seed", "1", "--family", "big", "-o", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2
+    err = bad.stderr.strip().splitlines()
+    assert len(err) == 1 and "'big'" in err[0] and "gen, oom" in err[0]

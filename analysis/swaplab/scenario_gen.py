@@ -7,9 +7,14 @@ run on the TCG guest in well under a minute: :func:`guest_seconds_bound` is a co
 bound on its guest time (fixed boot cost + CPU per page + I/O at the throttled bandwidth), and a
 draw over :data:`GUEST_BUDGET_S` is drawn again.
 
-Scenario ``i`` is built around a *focus op*, ``FOCUS_OPS[i % len(FOCUS_OPS)]``, which it is
-guaranteed to contain, so any ``n >= len(FOCUS_OPS)`` covers every op and both readers of
-``race_unmap``; every fourth scenario swaps to zram.
+Two families.  ``gen`` (``gen<seed>-<i>``): scenario ``i`` is built around a *focus op*,
+``FOCUS_OPS[i % len(FOCUS_OPS)]``, which it is guaranteed to contain, so any
+``n >= len(FOCUS_OPS)`` covers every op and both readers of ``race_unmap``.  ``oom``
+(``oom<seed>-<i>``): a memcg is filled past what it can hold, ``memory.max`` + the swap it may
+use, by a factor from 0.75 to 1.5, after an op that may leave orphaned swap cache in that swap
+(``race_unmap``, ``pageout`` + ``unmap``, a ``repeat`` of both, or nothing): whether the
+kernel OOM-kills decides the outcome, so these give ``oom_rate_agreement`` something to test.
+In both, every fourth scenario swaps to zram.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import tomli_w
 
 from swaplab.scenario import OPS, SETTABLE_KEYS, Scenario, scenario_from_text
 
-__all__ = ["FOCUS_OPS", "GUEST_BUDGET_S", "generate", "generate_one", "guest_seconds_bound",
+__all__ = ["FAMILIES", "FOCUS_OPS", "GUEST_BUDGET_S", "generate", "generate_one", "guest_seconds_bound",
            "write_scenarios"]
 
 # Focus of scenario i: every op of scenario.OPS, plus the variants a validation corpus needs.
@@ -32,6 +37,10 @@ FOCUS_OPS: tuple[str, ...] = (
     "repeat", "race_unmap:probe", "unmap", "pageout", "sleep", "touch:seq", "readback:seq",
 )
 assert {f.split(":")[0] for f in FOCUS_OPS} | {"alloc"} == set(OPS)
+
+FAMILIES: tuple[str, ...] = ("gen", "oom")  # scenario families (name prefixes)
+OOM_FACTORS = (0.75, 0.9, 1.0, 1.1, 1.25, 1.5)  # oom family: allocation / what the memcg holds
+OOM_ORPHAN_MAKERS = ("race_unmap", "pageout_unmap", "repeat", "none")
 
 GUEST_BUDGET_S = 20.0  # bound on guest time per scenario (the guest limit is 60 s)
 BOOT_S = 6.0  # QEMU start, boot, module load, mkswap (TCG)
@@ -200,6 +209,71 @@ def _raw(d: _Draw, seed: int, index: int, focus: str) -> dict[str, Any]:
     }
 
 
+def _oom_settings(d: _Draw, zram: bool) -> dict[str, dict[str, Any]]:
+    machine = {"ram_mib": d.pick([256, 384]), "vcpus": d.pick([2, 2, 1]),
+               "page_cluster": d.pick([0, 2, 3, 3, 4]), "vma_readahead": d.chance(0.8)}
+    size = d.pick([32, 48, 64])
+    swap: dict[str, Any] = {"device": "zram", "size_mib": size} if zram else {
+        "device": "disk", "size_mib": size,
+        "write_mib_s": float(d.pick([0, 16, 32, 64])),
+        "read_mib_s": float(d.pick([0, 0, 16, 64]))}
+    memcg = {"memory_max_mib": d.pick([16, 24, 32, 48]),
+             "swap_max_mib": d.pick([8, 16, 24, 32, "max"]), "swap_high_mib": "max"}
+    return {"machine": machine, "swap": swap, "memcg": memcg}
+
+
+def _oom_worker(d: _Draw, target: float) -> list[dict[str, Any]]:
+    """Leave what ``d`` draws in swap, then allocate until ``target`` MiB are live."""
+    first = float(max(4, round(target * d.pick([0.3, 0.5, 0.7]))))
+    phases: list[dict[str, Any]] = [{"op": "alloc", "mib": first, "name": "r0"}]
+    live = first
+    maker = d.pick(list(OOM_ORPHAN_MAKERS))
+    if maker == "race_unmap":
+        phases += [{"op": "pageout", "region": "r0", "fraction": 1.0},
+                   {"op": "race_unmap", "region": "r0", "chunk_kib": d.pick([16, 64, 256]),
+                    "rest": "unmap", "reader": d.pick(["probe", "sequential"])}]
+        live = 0.0
+    elif maker == "pageout_unmap":
+        phases += [{"op": "pageout", "region": "r0", "fraction": 1.0},
+                   {"op": "unmap", "region": "r0", "fraction": 0.5}]
+        live = first / 2
+    elif maker == "repeat":
+        phases.append({"op": "repeat", "times": d.pick([2, 3]), "phases": [
+            {"op": "alloc", "mib": float(d.pick([4, 8]))}, {"op": "pageout"},
+            {"op": "race_unmap", "chunk_kib": d.pick([16, 64]), "rest": "unmap",
+             "reader": d.pick(["probe", "sequential"])}]})
+    else:
+        phases.append({"op": "pageout", "region": "r0", "fraction": d.pick([0.5, 1.0])})
+    more = float(max(4, round(target - live)))
+    phases.append({"op": "alloc", "mib": more, "name": "r1"})
+    if d.chance(0.5):  # swap-in under the full memcg, if the process is still alive
+        phases.append({"op": d.pick(["touch", "readback"]), "region": "r1", "fraction": 0.5,
+                       "pattern": d.pick(["seq", "random"])})
+    phases.append({"op": "sleep", "seconds": 0.5})
+    return phases
+
+
+def _raw_oom(d: _Draw, seed: int, index: int) -> dict[str, Any]:
+    settings = _oom_settings(d, index % 4 == 3)
+    mc, sw = settings["memcg"], settings["swap"]
+    swap = sw["size_mib"] if mc["swap_max_mib"] == "max" else min(mc["swap_max_mib"],
+                                                                    sw["size_mib"])
+    factor = d.pick(list(OOM_FACTORS))
+    procs = [{"name": "w0", "phase": _oom_worker(d, (mc["memory_max_mib"] + swap) * factor)}]
+    if d.chance(0.3):  # a second process charged to the same memcg
+        procs.append({"name": "w1", "phase": [{"op": "alloc", "mib": float(d.pick([4, 8]))},
+                                              {"op": "sleep", "seconds": 1.0}]})
+    name = f"oom{seed}-{index:03d}"
+    return {
+        "scenario": {"name": name,
+                     "description": f"generated: swaplab scenarios generate --family oom "
+                                    f"--seed {seed}, scenario {index}, fill x{factor}",
+                     "seed": int(d.rng.integers(1, 2**31 - 1))},
+        **settings,
+        "process": procs,
+    }
+
+
 def _io_mib_s(swap: dict[str, Any], key: str, unthrottled: float) -> float:
     if swap["device"] == "zram":
         return ZRAM_MIB_S
@@ -249,23 +323,32 @@ def guest_seconds_bound(scn: Scenario) -> float:
     return total
 
 
-def generate_one(seed: int, index: int) -> Scenario:
-    """Scenario ``index`` of the corpus of ``seed`` (redrawn until its guest bound fits)."""
+def generate_one(seed: int, index: int, family: str = "gen") -> Scenario:
+    """Scenario ``index`` of ``family``'s corpus of ``seed`` (redrawn until its guest bound
+    fits)."""
+    if family not in FAMILIES:
+        raise ValueError(f"--family {family!r}: allowed {', '.join(FAMILIES)}")
     focus = FOCUS_OPS[index % len(FOCUS_OPS)]
     for attempt in range(1000):
-        d = _Draw(seed, index * 1000 + attempt)
-        text = _text(_raw(d, seed, index, focus))
-        scn = scenario_from_text(text, source=f"gen{seed}-{index:03d}.toml")
+        if family == "gen":
+            d = _Draw(seed, index * 1000 + attempt)
+            raw = _raw(d, seed, index, focus)
+        else:  # a stream of its own: the oom family never shares draws with gen
+            d = _Draw(seed, 10**9 + index * 1000 + attempt)
+            raw = _raw_oom(d, seed, index)
+        text = _text(raw)
+        scn = scenario_from_text(text, source=f"{family}{seed}-{index:03d}.toml")
         if guest_seconds_bound(scn) <= GUEST_BUDGET_S:
             return scn
     raise RuntimeError(f"scenario {index}: no draw within {GUEST_BUDGET_S} s")  # pragma: no cover
 
 
-def generate(n: int, seed: int) -> list[Scenario]:
-    """``n`` validated random scenarios from ``seed`` (scenario i depends on (seed, i) only)."""
+def generate(n: int, seed: int, family: str = "gen") -> list[Scenario]:
+    """``n`` validated random scenarios of ``family`` from ``seed`` (scenario i depends on
+    (family, seed, i) only)."""
     if n < 1:
         raise ValueError(f"--n {n}: must be >= 1")
-    return [generate_one(seed, i) for i in range(n)]
+    return [generate_one(seed, i, family) for i in range(n)]
 
 
 def _text(raw: dict[str, Any]) -> str:
