@@ -14,8 +14,8 @@ from swaplab.scenario import OPS, scenario_from_text
 from swaplab.scenario_gen import (
     FAMILIES,
     FOCUS_OPS,
-    OOM_FACTORS,
     GUEST_BUDGET_S,
+    OOM_FACTORS,
     generate,
     generate_one,
     guest_seconds_bound,

@@ -28,8 +28,8 @@ import tomli_w
 
 from swaplab.scenario import OPS, SETTABLE_KEYS, Scenario, scenario_from_text
 
-__all__ = ["FAMILIES", "FOCUS_OPS", "GUEST_BUDGET_S", "generate", "generate_one", "guest_seconds_bound",
-           "write_scenarios"]
+__all__ = ["FAMILIES", "FOCUS_OPS", "GUEST_BUDGET_S", "generate", "generate_one",
+           "guest_seconds_bound", "write_scenarios"]
 
 # Focus of scenario i: every op of scenario.OPS, plus the variants a validation corpus needs.
 FOCUS_OPS: tuple[str, ...] = (
