@@ -7,6 +7,7 @@ import math
 import pytest
 
 from swaplab.stats import (
+    fisher_test,
     format_rate,
     intervals_overlap,
     median,
@@ -71,3 +72,15 @@ def test_median_iqr_and_range():
     s = spread([1, 2, 3, 4, 100])
     assert (s.median, s.q1, s.q3, s.iqr, s.lo, s.hi, s.range) == (3, 2, 4, 2, 1, 100, 99)
     assert spread([50, 64, 64]).median == 64.0  # 6.1's writeback-orphans orphans (MiB)
+
+
+def test_fisher_matches_r():
+    # R: fisher.test(matrix(c(3, 0, 0, 3), 2))$p.value -> 0.1 (2 of 20 equally likely tables)
+    assert fisher_test(3, 3, 0, 3) == pytest.approx(0.1, rel=1e-12)
+    assert fisher_test(1, 3, 1, 3) == pytest.approx(1.0)
+    # symmetric in the two groups and in OOM vs no OOM
+    assert fisher_test(13, 15, 0, 15) == pytest.approx(fisher_test(0, 15, 13, 15))
+    assert fisher_test(13, 15, 0, 15) == pytest.approx(fisher_test(2, 15, 15, 15))
+    assert fisher_test(13, 15, 0, 15) < 1e-5
+    with pytest.raises(ValueError, match="k=6, n=5"):
+        fisher_test(6, 5, 0, 5)

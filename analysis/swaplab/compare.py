@@ -261,16 +261,26 @@ def describe_policy_outcomes(outcomes: Any) -> str:
         return ("**No patched-kernel traces** in `data/traces/patched/`: nothing to compare "
                 "(capture them as in `kernels/README.md`, \"Patched kernels\").")
 
-    def runs(src: str, kernel: str, orphan: bool) -> str:
+    from swaplab.stats import fisher_test, format_rate
+
+    def counts(src: str, kernel: str, orphan: bool) -> tuple[int, int]:
         sel = outcomes[(outcomes["source"] == src) & (outcomes["kernel"] == kernel)
                        & (outcomes["scenario"].isin(ORPHAN_SCENARIOS) == orphan)]
-        return f"{int(sel['runs_oom_killed'].sum())}/{int(sel['runs'].sum())}"
+        return int(sel["runs_oom_killed"].sum()), int(sel["runs"].sum())
+
+    def runs(src: str, kernel: str, orphan: bool) -> str:
+        return format_rate(*counts(src, kernel, orphan))
 
     parts = []
     for kernel in dict.fromkeys(ag["kernel"]):
         parts.append(f"**{kernel}**: orphan scenarios OOM-killed in {runs('kernel', kernel, True)}"
                      f" kernel runs vs {runs('model', kernel, True)} model runs; controls "
                      f"{runs('kernel', kernel, False)} vs {runs('model', kernel, False)}")
+    kernels = list(dict.fromkeys(ag["kernel"]))
+    if len(kernels) == 2:  # unpatched vs patched on the orphan scenarios: Fisher's exact test
+        p = fisher_test(*counts("kernel", kernels[0], True), *counts("kernel", kernels[1], True))
+        parts.append(f"{kernels[0]} vs {kernels[1]} on the orphan scenarios: Fisher's exact "
+                     f"p = {p:.2g}")
     n_agree = int(ag["agree"].sum())
     text = ("OOM-killed runs in the last process, kernel vs model. " + "; ".join(parts) + ". "
             f"The model's majority outcome (OOM or not) matches the kernel's in {n_agree} of "

@@ -302,9 +302,11 @@ def patched_oom(outcomes: pd.DataFrame) -> Any:
     """OOM-killed runs (fraction) per scenario: kernel vs model, unpatched 6.1 vs hugh-scan.
 
     ``outcomes`` is :func:`swaplab.compare.policy_outcomes`; bars are labelled with the
-    ``killed/runs`` counts.
+    ``killed/runs`` counts and carry their Wilson 95 % intervals.
     """
     import seaborn as sns
+
+    from swaplab.stats import wilson_interval
 
     df = outcomes.copy()
     df["kernel (model preset)"] = df["kernel"] + " (" + df["policy"] + ")"
@@ -320,6 +322,14 @@ def patched_oom(outcomes: pd.DataFrame) -> Any:
             labels = [f"{int(part.at[s, 'runs_oom_killed'])}/{int(part.at[s, 'runs'])}"
                       if s in part.index else "" for s in scenarios]
             ax.bar_label(container, labels=labels, fontsize=8, padding=1)
+            for bar, s in zip(container, scenarios, strict=False):
+                if s not in part.index:
+                    continue
+                k, n = int(part.at[s, "runs_oom_killed"]), int(part.at[s, "runs"])
+                lo, hi = wilson_interval(k, n)
+                x, y = bar.get_x() + bar.get_width() / 2, k / n if n else 0.0
+                ax.errorbar(x, y, yerr=[[y - lo], [hi - y]], color="black", capsize=2,
+                            linewidth=0.8)
         ax.set_ylim(0, 1.15)
         ax.tick_params(axis="x", rotation=30)
         for t in ax.get_xticklabels():

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Spread", "format_rate", "intervals_overlap", "median", "spread", "welch_test",
-           "wilson_interval"]
+__all__ = ["Spread", "fisher_test", "format_rate", "intervals_overlap", "median", "spread",
+           "welch_test", "wilson_interval"]
 
 
 def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -39,6 +39,17 @@ def format_rate(k: int, n: int) -> str:
     """``"3/5 (23-88 %)"``: a count with its Wilson 95 % interval."""
     lo, hi = wilson_interval(k, n)
     return f"{k}/{n} ({100 * lo:.0f}-{100 * hi:.0f} %)"
+
+
+def fisher_test(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Fisher's exact test of two rates ``k1/n1`` vs ``k2/n2``: the two-sided p value (the
+    test for OOM-kill counts of two kernels or two policies; Welch is for amounts)."""
+    from scipy import stats
+
+    for k, n in ((k1, n1), (k2, n2)):
+        if n < 0 or k < 0 or k > n:
+            raise ValueError(f"fisher_test: need 0 <= k <= n, got k={k}, n={n}")
+    return float(stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]])[1])
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,11 @@ def _results(kbuild, files: list[str], per_repeat: bool) -> int:  # noqa: ANN001
     table["runs_scan_freed"] = df.assign(k=df["last_freed"] > 0).groupby(
         ["scenario", "kernel"])["k"].sum()
     table["last_time_ms"] = table.pop("last_time_ns") / 1e6
+    from swaplab.stats import format_rate
+
+    # the OOM rate with its Wilson 95 % interval (a handful of repeats is not a rate)
+    table["oom_rate"] = [format_rate(int(k), int(n)) for k, n in
+                         zip(table["runs_oom_killed"], table["runs"], strict=True)]
     print(table.round(1).to_string())
     return 0
 
