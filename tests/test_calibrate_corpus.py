@@ -119,6 +119,22 @@ def test_budget_stop_is_reported_as_not_converged(corpus, tmp_path):
     assert got == {**{k: v for k, v in doc["fixed"].items() if k != "note"}, **doc["fitted"]}
 
 
+def test_stages_fit_time_then_jitter_and_hold_the_rest_at_the_preset(corpus, tmp_path):
+    out = tmp_path / "6.1.toml"
+    base = ["calibrate", "--kernel", "6.1", "--corpus", str(corpus), "--quick", "--max-evals",
+            "3", "--allow-dirty", "--no-progress", "-o", str(out)]
+    assert main([*base, "--stage", "time"]) == 0
+    doc = tomllib.loads(out.read_text())
+    assert set(doc["fitted"]) == set(C.CORPUS_TIME_KNOBS)
+    assert "--stage time" in doc["provenance"]["command"]
+    assert main([*base, "--stage", "jitter"]) == 0
+    doc = tomllib.loads(out.read_text())
+    assert set(doc["fitted"]) == set(C.CORPUS_FIT_JITTER)
+    preset = resolve_knobs("linux-6.1")
+    assert {k: v for k, v in doc["fixed"].items() if k != "note"} == {
+        k: float(preset[k]) for k in C.CORPUS_PRIOR}
+
+
 def test_dirty_tree_is_refused_without_allow_dirty(monkeypatch, corpus, tmp_path, capsys):
     monkeypatch.setattr("swaplab.schema.git_commit", lambda: "abc1234-dirty")
     out = tmp_path / "x.toml"
@@ -133,6 +149,7 @@ def test_dirty_tree_is_refused_without_allow_dirty(monkeypatch, corpus, tmp_path
     (["--files", "x.nc"], "--files needs --corpus"),
     (["--corpus", "/nonexistent/corpus"], "no MANIFEST.json"),
     (["--corpus", str(TRACES), "--optimizer", "bfgs"], "optimizer 'bfgs'; allowed"),
+    (["--corpus", str(TRACES), "--stage", "warp"], "--stage 'warp': allowed all, time, jitter"),
 ])
 def test_bad_corpus_input_is_a_one_line_error(argv, needle, capsys):
     assert main(["calibrate", "--allow-dirty", "--no-progress", *argv]) == 2

@@ -244,3 +244,32 @@ def test_write_after_swap_in_keeps_the_swap_cache(k):
     # before 5.19 reuse_swap_page freed it
     old = model("swapin-write-keep", "linux-6.1", None, wp_free_swap=True)
     assert at(old, "writer:3:touch", "swap_cached")[0] == 0
+
+
+# ---- 7. zram: SWP_SYNCHRONOUS_IO (6.1.192 mm/memory.c:3842, mm/vmscan.c:1964; 7.2.13 :4832) ----
+
+
+@pytest.mark.parametrize("k", ["6.1", "6.12", "7"])
+def test_zram_swapin_bypasses_or_frees_the_swap_cache(k):
+    # pageout to zram writes synchronously and reclaim frees the folio at once; the swap-in
+    # skips the swap cache (6.1, 6.12) or frees it after mapping (7.2): no readahead, no
+    # swap cache, the slots freed (6.1/6.12 keep up to 64 per cpu pinned in the free batch)
+    ds = kernel("zram-swapin", k)
+    m = model("zram-swapin", "linux-6.1" if k == "6.1" else f"linux-{k}")
+    for label in ("reader:2:sleep", "reader:4:sleep"):
+        assert set(at(ds, label, "swap_cached")) == {0} == set(at(m, label, "swap_cached"))
+    for var in ("pswpin", "pswpout", "swap_ra", "pgmajfault"):
+        assert set(at(ds, "reader:4:sleep", var)) == set(at(m, "reader:4:sleep", var)), var
+    used = at(m, "reader:4:sleep", "swap_used")[0]
+    assert min(at(ds, "reader:4:sleep", "swap_used")) <= used <= max(
+        at(ds, "reader:4:sleep", "swap_used"))
+
+
+def test_zram_swapin_on_a_disk_keeps_the_swap_cache():
+    # the same probe on a disk: the read pages stay in the swap cache (readahead included)
+    disk = simulate(probe("zram-swapin").with_overrides({"swap.device": "disk"}), "linux-6.1")
+    assert at(disk, "reader:4:sleep", "swap_cached")[0] > 900
+    # and with the pre-4.15 rule zram behaves the same way on swap-in
+    old = model("zram-swapin", "linux-6.1", None, sync_io_swapin="none")
+    assert at(old, "reader:4:sleep", "swap_cached")[0] > 900
+    assert at(old, "reader:2:sleep", "swap_cached")[0] == 0  # the write was synchronous

@@ -18,7 +18,8 @@ VALIDATION_HALF = [
     "gen1-004", "gen1-005", "gen1-009", "gen1-011", "gen1-015", "gen1-018", "gen1-023",
     "gen1-025", "gen1-027", "gen1-029", "gen1-032", "gen1-033", "gen1-034", "gen1-036",
     "gen1-038", "gen1-039", "gen1-041", "gen1-042", "gen1-043", "gen1-044", "gen1-045",
-    "gen1-046",
+    "gen1-046", "oom1-002", "oom1-005", "oom1-010", "oom1-012", "oom1-016", "oom1-021",
+    "oom1-022",
 ]
 
 TINY = """
@@ -40,7 +41,7 @@ def test_split_rule_is_the_hash_parity():
     assert split_of("0" * 64) == "calibration"
     assert split_of("00000001" + "0" * 56) == "validation"
     scns = corpus_scenarios(data_dir() / "validation")
-    assert len(scns) == 48
+    assert len(scns) == 48 + 24  # gen1 and oom1
     assert sorted(s.name for s in scns if split_of(s) == "validation") == VALIDATION_HALF
 
 

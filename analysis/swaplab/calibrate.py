@@ -623,7 +623,9 @@ CORPUS_FIT_JITTER: dict[str, tuple[float, float]] = {
 # Time knobs of the corpus fit: FIT_KNOBS and cpu_munmap_ns, which least squares on durations
 # had to hold (see FIT_KNOBS): here the OOM outcomes are targets, so a munmap cost that buys
 # durations with a wrong kill outcome pays for it.  The rest stay at the preset's values:
-CORPUS_TIME_KNOBS = (*FIT_KNOBS, "cpu_munmap_ns")
+CORPUS_TIME_KNOBS = (*FIT_KNOBS, "cpu_munmap_ns", "zram_page_ns")
+# zram's CPU time per page only shows in the corpus (the standard traces swap to a disk)
+CORPUS_PRIOR: dict[str, float] = {**PRIOR, "zram_page_ns": 30000.0}
 CORPUS_FIXED_WHY = {
     "cpu_write_ns": "sensitivity 0.02-0.14 on the 6.1 standard traces, below the prior "
                     "weight: present-page reads take less than the harness pause at a phase "
@@ -808,7 +810,7 @@ def _corpus_space(policy: str, time_knobs: Sequence[str], jitter_knobs: Sequence
 
     cur = resolve_knobs(policy)
     names = list(time_knobs) + list(jitter_knobs)
-    lo, hi = _bounds(list(time_knobs), PRIOR)
+    lo, hi = _bounds(list(time_knobs), CORPUS_PRIOR)
     start = {n: float(cur[n]) for n in time_knobs}
     jl, jh = [], []
     for n in jitter_knobs:
@@ -871,7 +873,7 @@ def calibrate_corpus(kernel: str, corpus: Path, files: Sequence[Path] | None = N
     names, lo, hi, start = _corpus_space(policy, time_knobs, jitter_knobs)
     ntime = len(time_knobs)
     fixed = {n: float(v) for n, v in _preset_values(policy).items()
-             if n in PRIOR and n not in time_knobs}
+             if n in CORPUS_PRIOR and n not in time_knobs}
 
     def values_of(z: np.ndarray) -> dict[str, Any]:
         x = lo + np.clip(z, 0.0, 1.0) * (hi - lo)
@@ -886,7 +888,7 @@ def calibrate_corpus(kernel: str, corpus: Path, files: Sequence[Path] | None = N
                       for i, n in enumerate(names)])
         return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
 
-    prior = np.log([PRIOR[n] for n in time_knobs])
+    prior = np.log([CORPUS_PRIOR[n] for n in time_knobs])
     budget = max_evals or (60 if quick else 3000)
     bar = tqdm(total=budget, desc=f"calibrate {kernel} (corpus)", unit="fit",
                disable=not progress)
@@ -963,7 +965,8 @@ def corpus_to_dict(res: CorpusResult, command: str) -> dict[str, Any]:
         },
         "fitted": dict(res.fitted),
         "fixed": {"note": "not fitted: the preset's values (why: [fixed_why])", **res.fixed},
-        "fixed_why": {n: CORPUS_FIXED_WHY.get(n, "not in this fit's time_knobs")
+        "fixed_why": {n: CORPUS_FIXED_WHY.get(n, "not in this fit's time knobs: the preset's "
+                                                 "value (after a --stage time fit: that fit's)")
                       for n in res.fixed},
         "start": dict(res.start),
         "provenance": {

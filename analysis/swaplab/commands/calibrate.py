@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "entry of the corpus manifest)")
     parser.add_argument("--optimizer", default="Nelder-Mead",
                         help="with --corpus: Nelder-Mead (default) or Powell")
+    parser.add_argument("--stage", default="all", metavar="STAGE",
+                        help="with --corpus: 'all' (time and jitter knobs together, 8 seeds), "
+                             "'time' (time knobs, jitter at the preset's values, 3 seeds) or "
+                             "'jitter' (jitter sizes, time knobs at the preset's values, 8 "
+                             "seeds): fit time first, commit, then jitter")
     parser.add_argument("--max-evals", type=int, default=None,
                         help="with --corpus: evaluation budget (default 3000; --quick 60)")
     parser.add_argument("--allow-dirty", action="store_true",
@@ -48,6 +53,8 @@ def command_line(args: argparse.Namespace) -> str:
         words += ["--corpus", str(args.corpus)]
         if args.files:
             words += ["--files", *map(str, args.files)]
+        if getattr(args, "stage", "all") != "all":
+            words += ["--stage", args.stage]
         if args.optimizer != "Nelder-Mead":
             words += ["--optimizer", args.optimizer]
         if args.max_evals is not None:
@@ -85,8 +92,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.max_evals is not None and args.max_evals < 1:
             raise CalibrationError(f"--max-evals {args.max_evals}: must be >= 1")
+        from swaplab.calibrate import CORPUS_FIT_JITTER, CORPUS_SEEDS_QUICK, CORPUS_TIME_KNOBS
+
+        stages = {"all": (CORPUS_TIME_KNOBS, tuple(CORPUS_FIT_JITTER), None),
+                  "time": (CORPUS_TIME_KNOBS, (), CORPUS_SEEDS_QUICK),
+                  "jitter": ((), tuple(CORPUS_FIT_JITTER), None)}
+        if args.stage not in stages:
+            raise CalibrationError(f"--stage {args.stage!r}: allowed " + ", ".join(stages))
+        time_knobs, jitter_knobs, seeds = stages[args.stage]
         res = calibrate_corpus(args.kernel, args.corpus, args.files, quick=args.quick,
                                method=args.optimizer, max_evals=args.max_evals,
+                               seeds=seeds, time_knobs=time_knobs, jitter_knobs=jitter_knobs,
                                progress=not args.no_progress)
         write_corpus_toml(res, out, command_line(args))
         print(f"kernel {res.kernel} ({res.policy}), calibration half of {res.corpus}: "

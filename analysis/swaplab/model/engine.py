@@ -74,7 +74,9 @@ K_PHASE_SPEED_JITTER = 45
 K_SCAN_WAIT_WB = 46
 K_ALLOC_RECLAIM_DIRECT = 47
 K_WP_FREE_SWAP = 48
-N_KNOBS = 49
+K_SYNC_IO_SWAPIN = 49
+K_ZRAM_NS = 50
+N_KNOBS = 51
 K_SPEED = N_KNOBS  # not a knob: the current op row's speed factor (phase_speed_jitter)
 KNOB_ORDER = (
     "era", "slots_cache", "slots_cache_free", "alloc_reclaim", "alloc_full_cluster_reclaim",
@@ -87,7 +89,7 @@ KNOB_ORDER = (
     "sample_interval_s", "check_invariants", "max_sim_s", "io_burst_s", "memcg_accounting",
     "phase_pause_s", "cpu_munmap_ns", "proc_charge_pages", "io_jitter", "io_reorder",
     "sched_jitter_us", "phase_speed_jitter", "scan_wait_writeback", "alloc_reclaim_direct",
-    "wp_free_swap",
+    "wp_free_swap", "sync_io_swapin", "zram_page_ns",
 )  # the K_* indices above, by name
 VAR_ORDER = (
     "swap_total", "swap_used", "swap_cached", "swap_orphans", "memcg_current",
@@ -107,6 +109,7 @@ WHEN_SYNC, WHEN_ASYNC = 0, 1
 WHAT_SWAP_MAP, WHAT_FULL_CLUSTERS, WHAT_LRU = 0, 1, 2
 ACCT_V2, ACCT_V1_MEMSW = 0, 1
 SWB_NEVER, SWB_EACH, SWB_IF_NONE = 0, 1, 2  # scan_wait_writeback
+SYNC_SWAPIN_NONE, SYNC_SWAPIN_SKIP_CACHE, SYNC_SWAPIN_SYNC = 0, 1, 2  # sync_io_swapin
 CHOICE_CODES = {
     "era": {"2.6.30": sm.ERA_2630, "2.6.31": sm.ERA_2631, "2.6.33": sm.ERA_2633},
     "zap_lock": {"trylock": LOCK_TRYLOCK, "lock": LOCK_SLEEP},
@@ -121,6 +124,8 @@ CHOICE_CODES = {
     "scan_lock": {"trylock": LOCK_TRYLOCK, "lock": LOCK_SLEEP},
     "memcg_accounting": {"v2": ACCT_V2, "v1_memsw": ACCT_V1_MEMSW},
     "scan_wait_writeback": {"never": SWB_NEVER, "each": SWB_EACH, "if_none_freed": SWB_IF_NONE},
+    "sync_io_swapin": {"none": SYNC_SWAPIN_NONE, "skip_swapcache": SYNC_SWAPIN_SKIP_CACHE,
+                       "swapin_sync": SYNC_SWAPIN_SYNC},
 }  # knob -> {choice: code}
 # which memcg counter a new page would push over its limit (res_counter_charge fail_res)
 LIM_NONE, LIM_RES, LIM_MEMSW = 0, 1, 2
@@ -274,7 +279,8 @@ G_SWAP_RESERVED = 69  # slots get_swap_pages took off nr_swap_pages but has not 
 G_SWAPPINESS0 = 70  # vm.swappiness == 0: cgroup reclaim scans no anon (get_scan_count)
 G_SCAN_WAITED = 71  # the last sync scan freed nothing and waited for a writeback
 G_FREE_DIRECT = 72  # frees bypass the per-cpu free batch (TTRS_DIRECT in progress)
-N_G = 73
+G_SYNC_IO = 73  # the swap device is SWP_SYNCHRONOUS_IO (zram: BLK_FEAT_SYNCHRONOUS)
+N_G = 74
 
 # results of shrink_folio
 KEPT = 0
@@ -1156,7 +1162,14 @@ def submit_io(st, f, t, ring_f, ring_t, head, tail, dev, burst, page, fast):
 
 @jit
 def submit_write(st, f, t):
-    """swap_writepage(): PG_writeback, queued on the swap disk; pswpout++."""
+    """swap_writepage(): PG_writeback, queued on the swap disk; pswpout++.  On a
+    SWP_SYNCHRONOUS_IO device (zram) the write is over before pageout() returns (6.1.192
+    mm/page_io.c:351 bdev_write_page -> zram_rw_page; 6.12.117 :470 and 7.2.13 :484
+    swap_writepage_bdev_sync): clean, no writeback, nothing queued."""
+    if st.g[G_SYNC_IO]:
+        st.fr[FR_FLAGS, f] &= ~PG_DIRTY
+        st.c[V_PSWPOUT] += 1
+        return
     submit_io(st, f, t, st.wbq_f, st.wbq_t, G_WB_HEAD, G_WB_TAIL, G_WDEV_T, G_WBURST_NS,
               G_WPAGE_NS, G_WFAST_NS)
     fl = st.fr[FR_FLAGS, f]
@@ -1166,7 +1179,12 @@ def submit_write(st, f, t):
 
 @jit
 def submit_read(st, f, t):
-    """swap_readpage(): PG_locked until the read completes; pswpin++.  Returns done time."""
+    """swap_readpage(): PG_locked until the read completes; pswpin++.  Returns done time.
+    On a SWP_SYNCHRONOUS_IO device the read is over on return (6.1.192 mm/page_io.c:484
+    bdev_read_page; 7.2.13 :664): done after one zram_page_ns, the page never locked."""
+    if st.g[G_SYNC_IO]:
+        st.c[V_PSWPIN] += 1
+        return t + cost(st, st.k[K_ZRAM_NS])
     done = submit_io(st, f, t, st.rdq_f, st.rdq_t, G_RD_HEAD, G_RD_TAIL, G_RDEV_T,
                      G_RBURST_NS, G_RPAGE_NS, G_RFAST_NS)
     st.fr[FR_FLAGS, f] |= PG_LOCKED
@@ -1497,6 +1515,15 @@ def activate_locked(st, f):
 
 
 @jit
+def sync_write_time(st, pswpout_before):
+    """CPU time of the synchronous write a shrink_folio call made on a SWP_SYNCHRONOUS_IO
+    device: zram compresses the page in the reclaiming task (zram_write_page)."""
+    if st.g[G_SYNC_IO] and st.c[V_PSWPOUT] != pswpout_before:
+        return cost(st, st.k[K_ZRAM_NS])
+    return np.int64(0)
+
+
+@jit
 def shrink_folio(st, f, liu_only, t):
     """shrink_folio_list() for one folio (mm/vmscan.c, 6.1).  Returns FREED or KEPT."""
     fr = st.fr
@@ -1526,8 +1553,14 @@ def shrink_folio(st, f, liu_only, t):
             lru_add_head(st, f, LRU_ACTIVE)
             return KEPT
         submit_write(st, f, t)  # pageout()
-        lru_add_head(st, f, LRU_INACTIVE)  # keep: rotated back when writeback ends
-        return KEPT
+        if not st.g[G_SYNC_IO]:
+            lru_add_head(st, f, LRU_INACTIVE)  # keep: rotated back when writeback ends
+            return KEPT
+        # PAGE_SUCCESS, neither writeback nor dirty: "A synchronous write - probably a
+        # ramdisk.  Go ahead and try to reclaim the folio." (6.1.192 mm/vmscan.c:1964)
+        if not trylock_page(st, f):
+            lru_add_head(st, f, LRU_INACTIVE)  # keep
+            return KEPT
     if fr[FR_FLAGS, f] & PG_SWAPCACHE:
         # __remove_mapping -> __delete_from_swap_cache + put_swap_folio
         delete_from_swap_cache(st, f)
@@ -1575,7 +1608,10 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t, may_swap):
             st.c[C_EVENTS] += 1
             done += 1
             was_wb = st.fr[FR_FLAGS, f] & PG_WRITEBACK
-            if shrink_folio(st, f, liu, t) == FREED:
+            pswpout = st.c[V_PSWPOUT]
+            outcome = shrink_folio(st, f, liu, t)
+            t += sync_write_time(st, pswpout)
+            if outcome == FREED:
                 freed += 1
                 t += cost(st, st.k[K_CPU_PAGEOUT])
             else:
@@ -1983,14 +2019,60 @@ def swapin_readahead(st, s, v, lo, hi, vma, t):
 
 
 @jit
+def swapcache_clear(st, s):
+    """swapcache_clear(): drop the SWAP_HAS_CACHE that swapcache_prepare took for a fault
+    skipping the swap cache; free the slot if nothing else holds it (6.1.192
+    mm/swapfile.c:3400)."""
+    swap_drop_cache_ref(st, s)
+
+
+@jit
+def do_swap_page_skip_swapcache(st, v, s, write, t):
+    """do_swap_page() on a SWP_SYNCHRONOUS_IO device (zram) with __swap_count == 1: no
+    readahead and no swap cache.  swapcache_prepare pins the slot (SWAP_HAS_CACHE), a page
+    is charged (mem_cgroup_swapin_charge_folio, may reclaim), read synchronously and mapped;
+    swap_free then swapcache_clear free the slot (6.1.192 mm/memory.c:3842-3880, :4038,
+    :4110; 6.12.117 :4280).  Returns time; sets G_KILLED if the charge OOM-killed."""
+    st.c[V_PGMAJFAULT] += 1
+    slot_set(st, s, slot_count(st, s), True)  # swapcache_prepare
+    f, t = try_charge(st, t, True, -1)
+    if f < 0:
+        swapcache_clear(st, s)
+        return t
+    if st.pte[v] != (SWP_BIT | s):
+        frame_free(st, f)  # the pte changed while we slept
+        swapcache_clear(st, s)
+        return t
+    lru_add_head(st, f, LRU_INACTIVE)  # folio_add_lru
+    t = submit_read(st, f, t)  # swap_readpage(synchronous)
+    page_add_rmap(st, f, v)
+    if memcg_v1(st):
+        mem_cgroup_uncharge_swap(st, s)  # mem_cgroup_swapin_uncharge_swap: memsw moves
+    swap_free(st, s)
+    swapcache_clear(st, s)
+    if write:
+        st.fr[FR_FLAGS, f] |= PG_DIRTY
+    return t
+
+
+@jit
 def do_swap_page(st, v, write, t):
     """do_swap_page(): swap-in fault on pte v (mm/memory.c, 6.1).  Returns time; sets
-    G_KILLED if charging the page OOM-killed the process."""
+    G_KILLED if charging the page OOM-killed the process.
+
+    On a SWP_SYNCHRONOUS_IO device (zram) ``sync_io_swapin`` says what the kernel does: 4.15
+    .. 6.x skip the swap cache for a slot with one swap pte (:func:`do_swap_page_skip_swapcache`);
+    7.2 reads every slot through the swap cache without readahead (swapin_sync, 7.2.13
+    mm/memory.c:4832) and always tries to free it after mapping (should_try_to_free_swap,
+    :4527)."""
     g = st.g
     s = st.pte[v] & ~SWP_BIT
     f = st.sframe[s]
     t += cost(st, st.k[K_CPU_SWAPFAULT])
     st.c[C_EVENTS] += 1
+    sync_mode = np.int64(st.k[K_SYNC_IO_SWAPIN]) if g[G_SYNC_IO] else SYNC_SWAPIN_NONE
+    if f < 0 and sync_mode == SYNC_SWAPIN_SKIP_CACHE and slot_count(st, s) == 1:
+        return do_swap_page_skip_swapcache(st, v, s, write, t)
     if f >= 0:
         if st.fr[FR_FLAGS, f] & PG_READAHEAD:
             st.fr[FR_FLAGS, f] &= ~PG_READAHEAD
@@ -2006,7 +2088,10 @@ def do_swap_page(st, v, write, t):
         st.c[V_PGMAJFAULT] += 1
         # the window's reads go out in address order, the target's among them: entries
         # before it, the target, entries after it (the fault then waits for the target only)
-        lo, hi, vma = swapin_window(st, s, v)
+        if sync_mode == SYNC_SWAPIN_SYNC:
+            lo, hi, vma = np.int64(0), np.int64(0), False  # swapin_sync: no readahead
+        else:
+            lo, hi, vma = swapin_window(st, s, v)
         pivot = v if vma else s
         swapin_readahead(st, s, v, lo, min(pivot, hi), vma, t)
         f, t = try_charge(st, t, True, -1)
@@ -2046,7 +2131,7 @@ def do_swap_page(st, v, write, t):
     # the fault holds the folio lock here (folio_lock_or_retry, mm/memory.c 6.1.192:3918):
     # no trylock to lose before folio_free_swap (:4040)
     if (st.k[K_SWAPIN_FREE] == SWAPIN_FREE_ALWAYS or mem_cgroup_swap_full(st)
-            or (write and exclusive)):
+            or (write and exclusive) or sync_mode == SYNC_SWAPIN_SYNC):
         if not (st.fr[FR_FLAGS, f] & PG_WRITEBACK):
             folio_free_swap(st, f, False)
     return t
@@ -2169,7 +2254,9 @@ def op_pageout(st, lo, hi, t):
         if st.fr[FR_MAPCOUNT, f] != 1:
             continue  # madvise_cold_or_pageout_pte_range skips shared folios
         t += cost(st, st.k[K_CPU_PAGEOUT])
+        pswpout = st.c[V_PSWPOUT]
         shrink_folio(st, f, False, t)
+        t += sync_write_time(st, pswpout)
         st.c[C_EVENTS] += 1
         maybe_schedule_worker(st, t)
     return t

@@ -85,6 +85,8 @@ def run(scn: Scenario, policy: str, overrides: Mapping[str, Any] | None,
                          limit_pages(mc["swap_high_mib"]) if mc["swap_high_mib"] != "max"
                          else UNLIMITED, sw["write_mib_s"], sw["read_mib_s"])
         st.g[engine.G_SWAPPINESS0] = int(swappiness0)
+        # zram sets SWP_SYNCHRONOUS_IO (BLK_FEAT_SYNCHRONOUS; swapon in mm/swapfile.c)
+        st.g[engine.G_SYNC_IO] = int(sw["device"] == "zram")
         t_end = int(engine.run_ops(st, wl.ops, wl.fops, wl.procs, wl.child_base))
         if clock is not None:
             clock.append(time.perf_counter() - t0)

@@ -39,7 +39,12 @@ def submit_io(m: Machine, q: IoQueue, page: Page, t: int) -> int:
 
 def swap_writepage(m: Machine, page: Page, t: int) -> None:
     """swap_writepage(): PG_writeback (+ PG_reclaim from pageout), queued on the swap
-    disk; pswpout++."""
+    disk; pswpout++.  A SWP_SYNCHRONOUS_IO device (zram) has written the page when this
+    returns (6.1.192 mm/page_io.c:351 bdev_write_page; 7.2.13 :484): clean, no writeback."""
+    if m.sync_io:
+        page.dirty = False
+        m.counters.pswpout += 1
+        return
     submit_io(m, m.write_q, page, t)
     page.writeback = True
     page.reclaim = True
@@ -48,11 +53,23 @@ def swap_writepage(m: Machine, page: Page, t: int) -> None:
 
 
 def swap_readpage(m: Machine, page: Page, t: int) -> int:
-    """swap_readpage(): PG_locked until the read completes; pswpin++.  Returns its end."""
+    """swap_readpage(): PG_locked until the read completes; pswpin++.  Returns its end.
+    On a SWP_SYNCHRONOUS_IO device the read is done on return, after zram_page_ns
+    (6.1.192 mm/page_io.c:484 bdev_read_page)."""
+    if m.sync_io:
+        m.counters.pswpin += 1
+        return t + m.cost(m.knobs.zram_page_ns)
     done = submit_io(m, m.read_q, page, t)
     page.locked = True
     m.counters.pswpin += 1
     return done
+
+
+def sync_write_time(m: Machine, pswpout_before: int) -> int:
+    """Time zram spent compressing the page a shrink_folio call wrote synchronously."""
+    if m.sync_io and m.counters.pswpout != pswpout_before:
+        return m.cost(m.knobs.zram_page_ns)
+    return 0
 
 
 def folio_end_writeback(m: Machine, page: Page) -> None:

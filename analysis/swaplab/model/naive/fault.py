@@ -98,14 +98,46 @@ def swapin_readahead(m: Machine, off: int, v: int, window: range, vma: bool,
             read_swap_cache_async(m, w, t)
 
 
+def skip_swapcache_fault(m: Machine, v: int, off: int, write: bool, t: int) -> int:
+    """do_swap_page() for a slot with one swap pte on a SWP_SYNCHRONOUS_IO device (4.15 ..
+    6.x): swapcache_prepare holds SWAP_HAS_CACHE, a fresh page is charged (may reclaim),
+    read synchronously and mapped outside the swap cache; swap_free and swapcache_clear
+    leave the slot free (6.1.192 mm/memory.c:3842, :4038, :4110; mm/swapfile.c:3400)."""
+    si = m.swap
+    m.counters.pgmajfault += 1
+    si.store(off, si.count(off), True)  # swapcache_prepare
+    page, t = reclaim.try_charge(m, t, True)
+    if page is None or m.pte[v] != off:
+        if page is not None:
+            mm.free_page(m, page)  # the pte changed while we slept
+        swapslots.put_swap_folio(m, off)  # swapcache_clear
+        return t
+    m.lru.add(page, INACTIVE)  # folio_add_lru
+    t = clock.swap_readpage(m, page, t)
+    mm.page_add_anon_rmap(m, page, v)
+    if m.memcg.v1:
+        memcg_v1.mem_cgroup_uncharge_swap(m, off)  # mem_cgroup_swapin_uncharge_swap
+    swapslots.swap_free(m, off)
+    swapslots.put_swap_folio(m, off)  # swapcache_clear
+    if write:
+        page.dirty = True
+    return t
+
+
 def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
     """do_swap_page(): swap-in fault on pte ``v`` (mm/memory.c, 6.1).  Returns the time;
-    the task may have been OOM-killed while charging the page."""
+    the task may have been OOM-killed while charging the page.  On zram (SWP_SYNCHRONOUS_IO)
+    ``sync_io_swapin`` picks the era's path: skip the swap cache at one swap pte (4.15 ..
+    6.x), or swapin_sync -- the swap cache without readahead, freed after mapping whenever
+    it can be (7.2.13 mm/memory.c:4832, :4527)."""
     si = m.swap
     off = m.pte[v]
     page = si.swap_cache.get(off)
     t += m.cost(m.knobs.cpu_swapfault_ns)
     m.counters.events += 1
+    mode = m.knobs.sync_io_swapin if m.sync_io else "none"
+    if page is None and mode == "skip_swapcache" and si.count(off) == 1:
+        return skip_swapcache_fault(m, v, off, write, t)
     if page is not None:
         if page.readahead:
             page.readahead = False
@@ -120,7 +152,7 @@ def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
     else:
         m.counters.pgmajfault += 1
         # the window's reads go out in address order with the target's among them
-        window, vma = swapin_window(m, off, v)
+        window, vma = (range(0), False) if mode == "swapin_sync" else swapin_window(m, off, v)
         pivot = v if vma else off
         swapin_readahead(m, off, v, range(window.start, min(pivot, window.stop)), vma, t)
         page, t = reclaim.try_charge(m, t, True)
@@ -157,7 +189,7 @@ def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
         page.dirty = True
     exclusive = page.mapcount == 1 and si.count(off) == 0
     should_free = (m.knobs.swapin_free == "always" or swapslots.mem_cgroup_swap_full(m)
-                   or (write and exclusive))
+                   or (write and exclusive) or mode == "swapin_sync")
     # do_swap_page holds the folio lock (folio_lock_or_retry, mm/memory.c 6.1.192:3918)
     if should_free and not page.writeback:
         swapcache.folio_free_swap(m, page, False)

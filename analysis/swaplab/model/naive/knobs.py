@@ -25,6 +25,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "scan_lock": ("trylock", "lock"),
     "memcg_accounting": ("v2", "v1_memsw"),
     "scan_wait_writeback": ("never", "each", "if_none_freed"),
+    "sync_io_swapin": ("none", "skip_swapcache", "swapin_sync"),
 }
 # knobs not read here, with the values whose behaviour this model has built in
 BUILT_IN: dict[str, tuple[Any, ...]] = {
@@ -88,6 +89,8 @@ class Knobs:
     scan_wait_writeback: str
     alloc_reclaim_direct: bool
     wp_free_swap: bool
+    sync_io_swapin: str
+    zram_page_ns: float
 
     @classmethod
     def from_mapping(cls, knobs: Mapping[str, Any]) -> Knobs:

@@ -122,6 +122,7 @@ class Machine:
     vma_readahead: bool
     sample_ns: int
     swappiness_zero: bool = False  # vm.swappiness 0: cgroup reclaim scans no anon
+    sync_io: bool = False  # SWP_SYNCHRONOUS_IO swap device (zram)
     counters: Counters = field(default_factory=Counters)
     ra: Readahead = field(default_factory=Readahead)
     task: Task = field(default_factory=Task)

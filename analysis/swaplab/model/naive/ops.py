@@ -59,7 +59,9 @@ def op_pageout(m: Machine, lo: int, hi: int, t: int) -> int:
         if page is None or isinstance(page, int) or page.mapcount != 1:
             continue  # madvise_cold_or_pageout_pte_range skips shared folios
         t += m.cost(m.knobs.cpu_pageout_ns)
+        pswpout = m.counters.pswpout
         reclaim.shrink_folio(m, page, False, t)
+        t += clock.sync_write_time(m, pswpout)
         m.counters.events += 1
         scan.maybe_schedule_worker(m, t)
     return t

@@ -52,8 +52,14 @@ def shrink_folio(m: Machine, page: Page, swapcache_only: bool, t: int) -> bool:
             m.lru.add(page, ACTIVE)
             return False
         clock.swap_writepage(m, page, t)  # pageout()
-        m.lru.add(page, INACTIVE)  # kept; rotated to the tail when writeback ends
-        return False
+        if not m.sync_io:
+            m.lru.add(page, INACTIVE)  # kept; rotated to the tail when writeback ends
+            return False
+        # written synchronously (zram): "A synchronous write - probably a ramdisk.  Go
+        # ahead and try to reclaim the folio." (6.1.192 mm/vmscan.c:1964)
+        if not swapcache.trylock_page(m, page):
+            m.lru.add(page, INACTIVE)
+            return False
     if page.swapcache:
         swapcache.delete_from_swap_cache(m, page)  # __remove_mapping
     mm.free_page(m, page)
@@ -98,7 +104,10 @@ def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int,
             m.counters.events += 1
             taken += 1
             was_writeback = page.writeback
-            if shrink_folio(m, page, liu, t):
+            pswpout = m.counters.pswpout
+            freed_it = shrink_folio(m, page, liu, t)
+            t += clock.sync_write_time(m, pswpout)
+            if freed_it:
                 freed += 1
                 t += m.cost(m.knobs.cpu_pageout_ns)
             else:

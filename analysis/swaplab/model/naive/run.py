@@ -83,6 +83,8 @@ def build_machine(scn: Scenario, knobs: Knobs, seed: int, nvpages: int) -> Machi
         # swap_use_vma_readahead() (mm/swap_state.c, 6.1-7.2) is false while a rotational
         # device is on; a virtio-blk "disk" is rotational, so it uses cluster readahead
         vma_readahead=bool(mach["vma_readahead"]) and sw["device"] != "disk",
+        # zram sets SWP_SYNCHRONOUS_IO (BLK_FEAT_SYNCHRONOUS; mm/swapfile.c swapon)
+        sync_io=sw["device"] == "zram",
         sample_ns=max(1, int(round(knobs.sample_interval_s * 1e9))),
     )
 

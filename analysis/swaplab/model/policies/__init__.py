@@ -224,6 +224,21 @@ KNOBS: dict[str, Knob] = {
                          "try_to_free_swap, 2.6.x .. 5.18); false: do_wp_page reuses a "
                          "PageAnonExclusive page and keeps the swap cache (5.19+, 6.1.192 "
                          "mm/memory.c do_wp_page)"),
+    # --- zram: SWP_SYNCHRONOUS_IO (appended) ---
+    "sync_io_swapin": Knob(_C, "skip_swapcache", "swap-in from a SWP_SYNCHRONOUS_IO device "
+                           "(zram): 'none' as from a disk (before 4.15); 'skip_swapcache': a "
+                           "slot with one swap pte is read into a page outside the swap cache "
+                           "and freed, others as from a disk (4.15 0bcac06f27d7 .. 6.x, "
+                           "6.1.192 mm/memory.c:3842); 'swapin_sync': no readahead, the page "
+                           "goes through the swap cache and is freed from it after mapping "
+                           "whenever no other pte holds the slot (7.2.13 mm/memory.c:4832, "
+                           ":4527).  Writes to such a device are synchronous in every era, "
+                           "and reclaim frees the written page at once (mm/vmscan.c "
+                           "shrink_folio_list 'A synchronous write')",
+                           choices=("none", "skip_swapcache", "swapin_sync")),
+    "zram_page_ns": Knob(_F, 30000.0, "CPU time zram spends on one page: lzo-rle compression "
+                         "of a write or decompression of a read, in the task that does it; "
+                         + _GUESS, 0.0, 1e9),
 }
 
 KNOB_INDEX = {name: i for i, name in enumerate(KNOBS)}

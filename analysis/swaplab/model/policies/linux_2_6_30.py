@@ -25,6 +25,8 @@ KERNELS = ("2.6.30",)
 KNOBS = {
     "era": "2.6.30",
     "wp_free_swap": True,  # do_wp_page: reuse_swap_page frees the swap (mm/memory.c)
+    # no SWP_SYNCHRONOUS_IO swap-in path before 4.15 (0bcac06f27d7); zram came in 2.6.33
+    "sync_io_swapin": "none",
     "slots_cache": False,
     "slots_cache_free": False,
     "alloc_reclaim": False,

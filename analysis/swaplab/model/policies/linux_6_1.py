@@ -24,6 +24,10 @@ Verified against Debian's linux-source-6.1 6.1.192-2 (the source of the captured
 - ``do_swap_page`` frees the swap cache when ``should_try_to_free_swap``: swap full, mlocked, or
   an exclusive write fault: swapin_free swap_full -- should_try_to_free_swap (mm/memory.c:3695,
   6.1.192-2).
+- zram (SWP_SYNCHRONOUS_IO): a swap-in of a slot with one swap pte skips the swap cache
+  (swapcache_prepare, a fresh folio read synchronously, swap_free + swapcache_clear):
+  sync_io_swapin skip_swapcache -- do_swap_page (mm/memory.c:3842, :4038, :4110,
+  6.1.192-2); writes finish in pageout() and reclaim frees the folio at once (mm/vmscan.c:1964).
 - Reclaim: ``get_scan_count`` SCAN_FILE when ``!can_reclaim_anon_pages()``: anon_scan_when_full
   never -- get_scan_count, can_reclaim_anon_pages (mm/vmscan.c:2934, :552, 6.1.192-2);
   ``SWAP_CLUSTER_MAX`` 32 (include/linux/swap.h:218); ``MAX_RECLAIM_RETRIES`` 16 in

@@ -29,6 +29,8 @@ trace_event_counts ``srfc``).
   folio_swapcache_freeable refuses writeback (mm/swapfile.c:1892, :183, :1831, 6.12.117-1).
 - swap_full_memcg: mem_cgroup_swap_full (mm/memcontrol.c:5140, 6.12.117-1).
 - swapin_free swap_full: should_try_to_free_swap (mm/memory.c:3922, 6.12.117-1).
+- sync_io_swapin skip_swapcache: zram swap-in at __swap_count == 1 skips the swap cache
+  (mm/memory.c:4280, 6.12.117-1).
 - anon_scan_when_full never: get_scan_count / can_reclaim_anon_pages (mm/vmscan.c:2405, :338).
 - reclaim_retries 16: MAX_RECLAIM_RETRIES (mm/internal.h:464), try_charge_memcg (memcontrol.c:2269).
 

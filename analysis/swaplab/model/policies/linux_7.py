@@ -32,6 +32,10 @@ Verified against Debian's linux-source-7.2 7.2.13-1 (the source of the captured
 - swap_full_memcg: mem_cgroup_swap_full (mm/memcontrol.c:5756).
 - swapin_free swap_full: should_try_to_free_swap (mm/memory.c:4513) -- for a disk; on a
   SWP_SYNCHRONOUS_IO device (zram) it returns true always (:4527).
+- sync_io_swapin swapin_sync: on a SWP_SYNCHRONOUS_IO device (zram) do_swap_page reads
+  through the swap cache without readahead (``swapin_sync``, mm/memory.c:4832,
+  mm/swap_state.c:677) and always tries to free the cache after mapping (:4527); 6.1's
+  skip-the-swap-cache path is gone.
 - anon_scan_when_full never: get_scan_count / can_reclaim_anon_pages (mm/vmscan.c:2499, :337).
 - reclaim_retries 16: MAX_RECLAIM_RETRIES (mm/internal.h:617), try_charge_memcg (:2695).
 
@@ -54,4 +58,5 @@ KNOBS = {
     "scan_what": "full_clusters",
     "scan_lock": "trylock",
     "scan_batch": 0,
+    "sync_io_swapin": "swapin_sync",
 }
