@@ -639,6 +639,13 @@ SPREAD_FLOOR_LOG = 0.01  # 1 % relative spread of a duration
 SPREAD_FLOOR_MIB = 1.0
 CORPUS_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8)
 CORPUS_SEEDS_QUICK = (1, 2, 3)
+# --stage time: medians of durations barely move with the seed while the jitter knobs hold
+# their preset values (CPU cost jitter 0.1), so one seed; the jitter stage needs the spread
+CORPUS_SEEDS_TIME = (1,)
+# Nelder-Mead stops when the simplex spans < XATOL of each scaled parameter ([0, 1]: 1e-2 is
+# ~10 % of a time knob's value over its log range) and the objective varies < FATOL
+CORPUS_XATOL = 1e-2
+CORPUS_FATOL = 1e-2
 ORPHAN_YES_PAGES = 256  # "orphans > 1 MiB"
 OPTIMIZERS = ("Nelder-Mead", "Powell")
 
@@ -910,10 +917,10 @@ def calibrate_corpus(kernel: str, corpus: Path, files: Sequence[Path] | None = N
     simplex = [z0] + [np.clip(z0 + np.where(np.arange(len(z0)) == i,
                                             0.1 if z0[i] <= 0.9 else -0.1, 0.0), 0, 1)
                       for i in range(len(z0))]
-    opts: dict[str, Any] = {"maxfev": budget, "xatol": 1e-3, "fatol": 1e-4,
+    opts: dict[str, Any] = {"maxfev": budget, "xatol": CORPUS_XATOL, "fatol": CORPUS_FATOL,
                             "initial_simplex": np.array(simplex)}
     if method == "Powell":
-        opts = {"maxfev": budget, "xtol": 1e-3, "ftol": 1e-4}
+        opts = {"maxfev": budget, "xtol": CORPUS_XATOL, "ftol": CORPUS_FATOL}
     try:
         sol = minimize(fun, z0, method=method, bounds=[(0.0, 1.0)] * len(z0), options=opts)
     finally:
@@ -928,7 +935,8 @@ def calibrate_corpus(kernel: str, corpus: Path, files: Sequence[Path] | None = N
     return CorpusResult(kernel, policy, str(corpus), quick, seeds, dict(start), fitted, fixed,
                         targets, objective(before_res), objective(after_res), converged,
                         int(sol.nfev), int(getattr(sol, "nit", 0)),
-                        f"scipy.optimize.minimize(method={method!r}, bounds, time knobs in "
+                        f"scipy.optimize.minimize(method={method!r}, xatol {CORPUS_XATOL:g}, "
+                        f"fatol {CORPUS_FATOL:g}, bounds, time knobs in "
                         f"log space [prior/{LOW:g}, prior*{HIGH:g}], jitter knobs in [0, "
                         f"upper], both scaled to [0, 1]; prior weight {PRIOR_WEIGHT:g}, "
                         f"discrete weight {DISCRETE_WEIGHT:g}, spread weight "

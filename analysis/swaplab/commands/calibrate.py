@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --corpus: Nelder-Mead (default) or Powell")
     parser.add_argument("--stage", default="all", metavar="STAGE",
                         help="with --corpus: 'all' (time and jitter knobs together, 8 seeds), "
-                             "'time' (time knobs, jitter at the preset's values, 3 seeds) or "
+                             "'time' (time knobs, jitter at the preset's values, 1 seed) or "
                              "'jitter' (jitter sizes, time knobs at the preset's values, 8 "
                              "seeds): fit time first, commit, then jitter")
     parser.add_argument("--max-evals", type=int, default=None,
@@ -92,10 +92,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.max_evals is not None and args.max_evals < 1:
             raise CalibrationError(f"--max-evals {args.max_evals}: must be >= 1")
-        from swaplab.calibrate import CORPUS_FIT_JITTER, CORPUS_SEEDS_QUICK, CORPUS_TIME_KNOBS
+        from swaplab.calibrate import CORPUS_FIT_JITTER, CORPUS_SEEDS_TIME, CORPUS_TIME_KNOBS
 
         stages = {"all": (CORPUS_TIME_KNOBS, tuple(CORPUS_FIT_JITTER), None),
-                  "time": (CORPUS_TIME_KNOBS, (), CORPUS_SEEDS_QUICK),
+                  "time": (CORPUS_TIME_KNOBS, (), CORPUS_SEEDS_TIME),
                   "jitter": ((), tuple(CORPUS_FIT_JITTER), None)}
         if args.stage not in stages:
             raise CalibrationError(f"--stage {args.stage!r}: allowed " + ", ".join(stages))
