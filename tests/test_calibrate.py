@@ -17,7 +17,7 @@ from swaplab.model.policies import KNOBS
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT / "data" / "traces"
-COMMITTED = ROOT / "data" / "calibration" / "6.1.toml"
+COMMITTED = ROOT / "data" / "calibration" / "standard-6.1.toml"
 # every time cost 20x too small or too large: far from what the traces say
 BAD_START = {"cpu_fault_ns": 200.0, "cpu_pageout_ns": 250.0, "cpu_zap_ns": 8000.0,
              "fast_read_mib_s": 20000.0}
@@ -84,7 +84,7 @@ def test_committed_defaults_are_the_fitted_6_1_values():
     assert set(committed["fitted"]) | set(fixed) == set(C.PRIOR)
     for name, value in {**committed["fitted"], **fixed}.items():
         assert KNOBS[name].default == value, name
-        assert "data/calibration/6.1.toml" in KNOBS[name].doc, name
+        assert "data/calibration/standard-6.1.toml" in KNOBS[name].doc, name
 
 
 def test_crossing_interpolates_and_intervals_skip_unreached_phases():

@@ -38,7 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-dirty", action="store_true",
                         help="write even when the checkout has uncommitted changes")
     parser.add_argument("-o", "--output", type=Path, default=None,
-                        help="output TOML (default: data/calibration/<kernel>.toml)")
+                        help="output TOML (default: data/calibration/<kernel>.toml with "
+                             "--corpus, the preset's file; standard-<kernel>.toml without: the "
+                             "standard-trace fit the knob defaults come from)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -79,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     from swaplab.paths import DATA
 
     require_clean_tree(args.allow_dirty)
-    out = args.output or DATA / "calibration" / f"{args.kernel}.toml"
+    name = args.kernel if args.corpus is not None else f"standard-{args.kernel}"
+    out = args.output or DATA / "calibration" / f"{name}.toml"
     if args.corpus is None:
         if args.files:
             raise CalibrationError("--files needs --corpus (the folder whose manifest "

@@ -70,9 +70,9 @@ class Knob:
 
 _B, _I, _F, _C = "bool", "int", "float", "choice"
 # where a time cost's default comes from
-_FIT = "calibrated: swaplab calibrate --kernel 6.1 (data/calibration/6.1.toml)"
+_FIT = "calibrated: swaplab calibrate --kernel 6.1 (data/calibration/standard-6.1.toml)"
 _GUESS = ("not constrained by the 6.1 traces, kept at its guess: swaplab calibrate --kernel 6.1 "
-          "(data/calibration/6.1.toml [fixed])")
+          "(data/calibration/standard-6.1.toml [fixed])")
 
 # Every knob, in the order of the engine's knob vector (swaplab.model.engine K_* constants).
 KNOBS: dict[str, Knob] = {
@@ -178,7 +178,7 @@ KNOBS: dict[str, Knob] = {
                           "the guest snapshots (I/O goes on); " + _FIT, 0.0, 60.0),
     "cpu_munmap_ns": Knob(_F, 50000.0, "one munmap call or VMA torn down by it (split, TLB "
                           "flush), besides cpu_zap_ns per pte; a guess kept fixed by swaplab "
-                          "calibrate (data/calibration/6.1.toml [fixed]; why: calibrate.py "
+                          "calibrate (data/calibration/standard-6.1.toml [fixed]; why: calibrate.py "
                           "FIT_KNOBS)", 0.0, 1e9),
     "proc_charge_pages": Knob(_I, 64, "pages each process charges to the memcg besides its "
                               "anon pages (page tables, stack, kernel objects; memory.current "
