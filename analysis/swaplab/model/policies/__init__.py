@@ -178,8 +178,8 @@ KNOBS: dict[str, Knob] = {
                           "the guest snapshots (I/O goes on); " + _FIT, 0.0, 60.0),
     "cpu_munmap_ns": Knob(_F, 50000.0, "one munmap call or VMA torn down by it (split, TLB "
                           "flush), besides cpu_zap_ns per pte; a guess kept fixed by swaplab "
-                          "calibrate (data/calibration/standard-6.1.toml [fixed]; why: calibrate.py "
-                          "FIT_KNOBS)", 0.0, 1e9),
+                          "calibrate (data/calibration/standard-6.1.toml [fixed]; why: "
+                          "calibrate.py FIT_KNOBS)", 0.0, 1e9),
     "proc_charge_pages": Knob(_I, 64, "pages each process charges to the memcg besides its "
                               "anon pages (page tables, stack, kernel objects; memory.current "
                               "- anon after the first alloc on 6.1/6.12/7.2: 64)", 0, 1 << 20),
