@@ -127,6 +127,8 @@ def test_stages_fit_time_then_jitter_and_hold_the_rest_at_the_preset(corpus, tmp
     doc = tomllib.loads(out.read_text())
     assert set(doc["fitted"]) == set(C.CORPUS_TIME_KNOBS)
     assert "--stage time" in doc["provenance"]["command"]
+    assert doc["calibration"]["seeds"] == [1]  # one seed: no spread terms
+    assert not [t for t in doc["targets"].values() if t["kind"].startswith("spread:")]
     assert main([*base, "--stage", "jitter"]) == 0
     doc = tomllib.loads(out.read_text())
     assert set(doc["fitted"]) == set(C.CORPUS_FIT_JITTER)

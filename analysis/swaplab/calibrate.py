@@ -877,6 +877,8 @@ def calibrate_corpus(kernel: str, corpus: Path, files: Sequence[Path] | None = N
     cases = calibration_cases(corpus, kernel, files)
     targets = corpus_targets(cases)
     seeds = tuple(seeds or (CORPUS_SEEDS_QUICK if quick else CORPUS_SEEDS))
+    if len(seeds) < 2:  # a spread over one seed is undefined: those terms would be constants
+        targets = [t for t in targets if not t.kind.startswith("spread:")]
     names, lo, hi, start = _corpus_space(policy, time_knobs, jitter_knobs)
     ntime = len(time_knobs)
     fixed = {n: float(v) for n, v in _preset_values(policy).items()
