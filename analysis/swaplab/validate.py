@@ -75,8 +75,9 @@ def likely_cause(scn: Scenario, phase: str, d_used: float, d_cached: float) -> s
     op = phase.rsplit(":", 1)[-1]
     cached_dominates = abs(d_cached) >= abs(d_used)
     if scn.swap["device"] == "zram" and op in ("touch", "readback", "fork_touch", "exit"):
-        return ("zram swap-in: SWP_SYNCHRONOUS_IO bypass of the swap cache (do_swap_page) "
-                "and non-rotational allocation")
+        return ("zram: the non-rotational allocator and 6.12's cluster rules on it (not "
+                "modelled), zram's store in guest RAM (not modelled), sync_io_swapin, "
+                "zram_page_ns")
     if op in ("exit", "unmap", "race_unmap", "repeat"):
         if d_cached < 0:
             return ("orphans the kernel keeps: free_swap_and_cache trylock/writeback race "
