@@ -198,15 +198,16 @@ def _raw(d: _Draw, seed: int, index: int, focus: str) -> dict[str, Any]:
              for k in range(n_workers)]
     if d.chance(0.5):
         procs.append({"name": "observer", "phase": [{"op": "sleep", "seconds": 0.5}]})
-    name = f"gen{seed}-{index:03d}"
-    return {
-        "scenario": {"name": name,
-                     "description": f"generated: swaplab scenarios generate --seed {seed}, "
-                                    f"scenario {index}, focus {focus}",
-                     "seed": int(d.rng.integers(1, 2**31 - 1))},
-        **settings,
-        "process": procs,
-    }
+    return _document(d, f"gen{seed}-{index:03d}", f"generated: swaplab scenarios generate "
+                     f"--seed {seed}, scenario {index}, focus {focus}", settings, procs)
+
+
+def _document(d: _Draw, name: str, description: str, settings: dict[str, dict[str, Any]],
+              procs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The scenario file's content; its seed is the draw's last number."""
+    return {"scenario": {"name": name, "description": description,
+                         "seed": int(d.rng.integers(1, 2**31 - 1))},
+            **settings, "process": procs}
 
 
 def _oom_settings(d: _Draw, zram: bool) -> dict[str, dict[str, Any]]:
@@ -263,15 +264,9 @@ def _raw_oom(d: _Draw, seed: int, index: int) -> dict[str, Any]:
     if d.chance(0.3):  # a second process charged to the same memcg
         procs.append({"name": "w1", "phase": [{"op": "alloc", "mib": float(d.pick([4, 8]))},
                                               {"op": "sleep", "seconds": 1.0}]})
-    name = f"oom{seed}-{index:03d}"
-    return {
-        "scenario": {"name": name,
-                     "description": f"generated: swaplab scenarios generate --family oom "
-                                    f"--seed {seed}, scenario {index}, fill x{factor}",
-                     "seed": int(d.rng.integers(1, 2**31 - 1))},
-        **settings,
-        "process": procs,
-    }
+    return _document(d, f"oom{seed}-{index:03d}", f"generated: swaplab scenarios generate "
+                     f"--family oom --seed {seed}, scenario {index}, fill x{factor}",
+                     settings, procs)
 
 
 def _io_mib_s(swap: dict[str, Any], key: str, unthrottled: float) -> float:
