@@ -22,6 +22,7 @@ from swaplab.model.naive import swapslots as S
 from swaplab.model.naive.knobs import Knobs
 from swaplab.model.naive.run import build_machine
 from swaplab.model.naive.swapmap import ERAS
+from swaplab.model.policies import policy_for_kernel
 from swaplab.scenario import load_scenario, scenario_from_text
 
 ROOT = Path(__file__).parents[1]
@@ -194,7 +195,7 @@ def test_count_continued_wraps_the_low_digit(count, low, cont):
 @pytest.mark.parametrize("k", ["6.1", "6.12", "7"])
 def test_global_oom_counts_oom_kill_not_oom(k):
     ds = kernel("global-oom-events", k)
-    m = model("global-oom-events", "linux-6.1" if k == "6.1" else f"linux-{k}")
+    m = model("global-oom-events", policy_for_kernel(k))
     for var in ("oom_kill", "memcg_oom_kill", "memcg_oom"):
         assert set(at(ds, "after:exit", var)) == {at(m, "after:exit", var)[0]}, var
     assert at(m, "after:exit", "memcg_oom_kill")[0] == 1
@@ -223,7 +224,7 @@ def test_swappiness_zero_memcg_reclaim_scans_no_anon():
 @pytest.mark.parametrize("k", ["6.1", "6.12", "7"])
 def test_swappiness_zero_memcg_oom_on_the_kernels(k):
     ds = kernel("swappiness-zero-memcg", k)
-    m = model("swappiness-zero-memcg", "linux-6.1" if k == "6.1" else f"linux-{k}")
+    m = model("swappiness-zero-memcg", policy_for_kernel(k))
     for var in ("memcg_oom_kill", "pswpout"):
         assert set(at(ds, "hog:exit", var)) == {at(m, "hog:exit", var)[0]}, var
 
@@ -238,7 +239,7 @@ def test_write_after_swap_in_keeps_the_swap_cache(k):
     # do_wp_page reuses the PageAnonExclusive page and keeps its swap cache
     ds = kernel("swapin-write-keep", k)
     assert min(at(ds, "writer:3:touch", "swap_cached")) >= 1000  # 1022-1024 of 1024
-    m = model("swapin-write-keep", "linux-6.1" if k == "6.1" else f"linux-{k}")
+    m = model("swapin-write-keep", policy_for_kernel(k))
     assert at(m, "writer:3:touch", "swap_cached")[0] == 1024
     assert at(m, "writer:3:touch", "memcg_anon")[0] >= 1024
     # before 5.19 reuse_swap_page freed it
@@ -255,7 +256,7 @@ def test_zram_swapin_bypasses_or_frees_the_swap_cache(k):
     # skips the swap cache (6.1, 6.12) or frees it after mapping (7.2): no readahead, no
     # swap cache, the slots freed (6.1/6.12 keep up to 64 per cpu pinned in the free batch)
     ds = kernel("zram-swapin", k)
-    m = model("zram-swapin", "linux-6.1" if k == "6.1" else f"linux-{k}")
+    m = model("zram-swapin", policy_for_kernel(k))
     for label in ("reader:2:sleep", "reader:4:sleep"):
         assert set(at(ds, label, "swap_cached")) == {0} == set(at(m, label, "swap_cached"))
     for var in ("pswpin", "pswpout", "swap_ra", "pgmajfault"):
