@@ -23,6 +23,7 @@ from swaplab.model.workload import (
     compile_workload,
     limit_pages,
     machine_rules,
+    swap_device_rules,
 )
 from swaplab.scenario import Scenario
 
@@ -72,21 +73,17 @@ def run(scn: Scenario, policy: str, overrides: Mapping[str, Any] | None,
     mc = scn.settings["memcg"]
     nframes = max(64, (m["ram_mib"] - knobs["kernel_reserved_mib"]) * 256)
     nslots = sw["size_mib"] * 256
-    # swap_use_vma_readahead() (mm/swap_state.c, 6.1-7.2): VMA readahead only while no
-    # rotational swap device is on; virtio-blk disks are rotational (drivers/block/
-    # virtio_blk.c), so a "disk" swaps in with cluster readahead whatever vma_ra_enabled says
-    vma_ra = bool(m["vma_readahead"]) and sw["device"] != "disk"
+    device = swap_device_rules(scn)
     cap = 4096
     while True:
         t0 = time.perf_counter()
         st = engine.new_state(nframes, nslots, wl.nvpages, kv, seed, len(wl.labels), cap,
-                         m["vcpus"], m["page_cluster"], vma_ra,
+                         m["vcpus"], m["page_cluster"], device.vma_readahead,
                          limit_pages(mc["memory_max_mib"]), limit_pages(mc["swap_max_mib"]),
                          limit_pages(mc["swap_high_mib"]) if mc["swap_high_mib"] != "max"
                          else UNLIMITED, sw["write_mib_s"], sw["read_mib_s"])
         st.g[engine.G_SWAPPINESS0] = int(swappiness0)
-        # zram sets SWP_SYNCHRONOUS_IO (BLK_FEAT_SYNCHRONOUS; swapon in mm/swapfile.c)
-        st.g[engine.G_SYNC_IO] = int(sw["device"] == "zram")
+        st.g[engine.G_SYNC_IO] = int(device.synchronous_io)
         t_end = int(engine.run_ops(st, wl.ops, wl.fops, wl.procs, wl.child_base))
         if clock is not None:
             clock.append(time.perf_counter() - t0)

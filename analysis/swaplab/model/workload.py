@@ -19,7 +19,8 @@ from swaplab.model import engine as E
 from swaplab.model.errors import ModelError
 from swaplab.scenario import SETTABLE_KEYS, Phase, Scenario, mib_to_pages
 
-__all__ = ["Workload", "compile_workload", "limit_pages", "machine_rules"]
+__all__ = ["SwapDeviceRules", "Workload", "compile_workload", "limit_pages", "machine_rules",
+           "swap_device_rules"]
 
 MAX_VPAGES = 1 << 29  # bound on virtual pages of one run (pte numbers stay below SWP_BIT)
 UNLIMITED = 1 << 40
@@ -42,6 +43,28 @@ def limit_pages(value: object) -> int:
     if value == "max":
         return UNLIMITED
     return int(float(value) * 256)
+
+
+@dataclass(frozen=True)
+class SwapDeviceRules:
+    """What the scenario's swap device decides in the kernel's swap-in and write paths."""
+
+    vma_readahead: bool  # swap_use_vma_readahead()
+    synchronous_io: bool  # SWP_SYNCHRONOUS_IO
+
+
+def swap_device_rules(scn: Scenario) -> SwapDeviceRules:
+    """The swap device's rules for both models.
+
+    swap_use_vma_readahead() (mm/swap_state.c, 6.1-7.2): VMA readahead only while no rotational
+    swap device is on; virtio-blk disks are rotational (drivers/block/virtio_blk.c), so a
+    "disk" swaps in with cluster readahead whatever vma_ra_enabled says.  zram sets
+    SWP_SYNCHRONOUS_IO (BLK_FEAT_SYNCHRONOUS; swapon in mm/swapfile.c).
+    """
+    device = scn.settings["swap"]["device"]
+    return SwapDeviceRules(
+        vma_readahead=bool(scn.settings["machine"]["vma_readahead"]) and device != "disk",
+        synchronous_io=device == "zram")
 
 
 def machine_rules(scn: Scenario, memcg_accounting: str) -> bool:

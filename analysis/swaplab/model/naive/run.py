@@ -23,6 +23,7 @@ from swaplab.model.workload import (
     compile_workload,
     limit_pages,
     machine_rules,
+    swap_device_rules,
 )
 from swaplab.scenario import Scenario
 
@@ -65,6 +66,7 @@ def build_machine(scn: Scenario, knobs: Knobs, seed: int, nvpages: int) -> Machi
     nframes = max(64, (mach["ram_mib"] - knobs.kernel_reserved_mib) * 256)
     nslots = sw["size_mib"] * 256
     high = mc["swap_high_mib"]
+    device = swap_device_rules(scn)
     return Machine(
         knobs=knobs,
         rng=SplitMix64(seed),
@@ -80,11 +82,8 @@ def build_machine(scn: Scenario, knobs: Knobs, seed: int, nvpages: int) -> Machi
         pte=[None] * nvpages,
         vcpus=int(mach["vcpus"]),
         page_cluster=int(mach["page_cluster"]),
-        # swap_use_vma_readahead() (mm/swap_state.c, 6.1-7.2) is false while a rotational
-        # device is on; a virtio-blk "disk" is rotational, so it uses cluster readahead
-        vma_readahead=bool(mach["vma_readahead"]) and sw["device"] != "disk",
-        # zram sets SWP_SYNCHRONOUS_IO (BLK_FEAT_SYNCHRONOUS; mm/swapfile.c swapon)
-        sync_io=sw["device"] == "zram",
+        vma_readahead=device.vma_readahead,
+        sync_io=device.synchronous_io,
         sample_ns=max(1, int(round(knobs.sample_interval_s * 1e9))),
     )
 
