@@ -35,7 +35,8 @@ from swaplab.capture.run import (
 from swaplab.scenario import Scenario, load_scenario, standard_scenarios
 from swaplab.schema import write_netcdf
 
-__all__ = ["capture_set", "capture_standard_set", "read_manifest", "summarize", "MANIFEST_NAME"]
+__all__ = ["capture_set", "capture_standard_set", "read_manifest", "record_in_manifest",
+           "summarize", "MANIFEST_NAME"]
 
 MANIFEST_NAME = "MANIFEST.json"
 
@@ -154,7 +155,16 @@ def _record(out: Path, fname: str, scn: Scenario, kname: str, release: str, ds: 
             command: str, repeats: int, trace: str, sample_ms: int,
             extra: dict[str, Any]) -> None:
     """Write one capture file and its manifest entry (under the folder's lock)."""
-    path = write_netcdf(ds, out / fname)
+    write_netcdf(ds, out / fname)
+    record_in_manifest(out / fname, scn, kname, release, ds, command=command, repeats=repeats,
+                       trace=trace, sample_ms=sample_ms, extra=extra)
+
+
+def record_in_manifest(path: Path, scn: Scenario, kname: str, release: str, ds: Any, *,
+                       command: str, repeats: int, trace: str, sample_ms: int,
+                       extra: dict[str, Any] | None = None) -> None:
+    """Enter the written capture ``path`` in its folder's MANIFEST.json (under the lock)."""
+    out, fname = path.parent, path.name
     entry = {
         "scenario": scn.name,
         "scenario_sha256": scn.sha256,
@@ -172,7 +182,7 @@ def _record(out: Path, fname: str, scn: Scenario, kname: str, release: str, ds: 
         "host_load_max": float(np.nanmax(ds["host_load_end"].values)),
         "file_sha256": sha256_file(path),
         "bytes": path.stat().st_size,
-        **extra,
+        **(extra or {}),
     }
     with _locked(_lock_path(out)):  # batches for other kernels may share the folder
         manifest = read_manifest(out)

@@ -39,7 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wall-clock limit per run in seconds (default: from the scenario)")
     parser.add_argument("--fresh", action="store_true",
                         help="ignore cached repeats and run them again")
-    parser.add_argument("-o", "--output", required=True, help="OUT.nc (or a folder)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="OUT.nc (entered in MANIFEST.json when its folder has one), or a "
+                             "folder")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     from swaplab.capture.kernels import CaptureError, resolve_kernel
     from swaplab.capture.run import capture, clear_cache_for
-    from swaplab.capture.traces import capture_standard_set
+    from swaplab.capture.traces import MANIFEST_NAME, capture_standard_set, record_in_manifest
     from swaplab.scenario import load_scenario, standard_scenarios
     from swaplab.schema import write_netcdf
 
@@ -106,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
                  progress=progress, command=command)
     bar.close()
     out = write_netcdf(ds, Path(args.output))
+    if (out.parent / MANIFEST_NAME).exists():  # a traces folder: keep its manifest whole
+        record_in_manifest(out, scn, kernel, ds.attrs["kernel_release"], ds, command=command,
+                           repeats=args.repeats, trace=args.trace, sample_ms=args.sample_ms)
     failed = int(ds.attrs["failed_repeats"])
     print(f"wrote {out} ({ds.attrs['kernel_release']}, {args.repeats - failed}/{args.repeats} "
           "repeats ok)")
