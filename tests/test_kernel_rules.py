@@ -202,6 +202,50 @@ def test_global_oom_counts_oom_kill_not_oom(k):
     assert at(m, "after:exit", "memcg_oom")[0] == 0
 
 
+# ---- 6. E8: a memcg's swap.max in global reclaim (6.1.192 mm/vmscan.c:552, :2923, :6105) ----
+
+
+@pytest.mark.parametrize("k", ["6.1", "6.12", "7"])
+def test_global_reclaim_stops_scanning_anon_at_the_memcg_swap_max(k):
+    # no memory.max, swap.max 8 MiB: global reclaim swaps the memcg's anon out to swap.max,
+    # then get_scan_count -> can_reclaim_anon_pages(memcg) is false for its lruvec and the
+    # allocation is OOM-killed.  Kernels: 2-3 k pages written, 42-90 k anon pages scanned
+    # (kswapd and the priority passes before the limit); scanning on against the free swap
+    # of the device (the rule before) scanned 1.9 M pages in the model
+    ds = kernel("global-reclaim-swap-max", k)
+    m = model("global-reclaim-swap-max", policy_for_kernel(k))
+    assert set(at(ds, "after:exit", "oom_kill")) == {1} == set(at(m, "after:exit", "oom_kill"))
+    for scanned, written in ((at(ds, "after:exit", "pgscan_anon"),
+                              at(ds, "after:exit", "pswpout")),
+                             (at(m, "after:exit", "reclaim_scanned"),
+                              at(m, "after:exit", "pswpout"))):
+        assert (written >= 2048).all()  # swap.max reached
+        assert (scanned < 50 * written).all()
+
+
+def test_the_reclaim_worker_is_armed_once_per_fill():
+    # 7.2.13 swap_range_alloc: schedule_work(&si->reclaim_work) only from the allocation
+    # that makes the device full (mm/swapfile.c:1300-1305), not again while it stays full
+    from swaplab.model.naive import scan
+    from swaplab.model.naive.machine import NEVER
+
+    m = _machine(4, **{k: v for k, v in resolve_knobs("linux-7").items()
+                       if k.startswith("scan_") or k.startswith("slots_cache")})
+    for off in range(1, m.swap.max):
+        assert not m.worker_armed
+        S.take_slot(m, off)
+    assert m.swap.nr_free == 0 and m.worker_armed
+    scan.maybe_schedule_worker(m, 0)
+    assert m.worker_at == int(m.knobs.scan_async_delay_s * 1e9) and not m.worker_armed
+    m.worker_at = NEVER  # the worker ran; the device is still full
+    scan.maybe_schedule_worker(m, 10**9)
+    assert m.worker_at == NEVER
+    S.swap_entry_free(m, 1)
+    S.take_slot(m, 1)  # full again: armed again
+    scan.maybe_schedule_worker(m, 2 * 10**9)
+    assert m.worker_at == 2 * 10**9 + int(m.knobs.scan_async_delay_s * 1e9)
+
+
 # ---- 8. machine keys the model does not follow are refused ----
 
 

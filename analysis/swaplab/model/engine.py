@@ -280,7 +280,8 @@ G_SWAPPINESS0 = 70  # vm.swappiness == 0: cgroup reclaim scans no anon (get_scan
 G_SCAN_WAITED = 71  # the last sync scan freed nothing and waited for a writeback
 G_FREE_DIRECT = 72  # frees bypass the per-cpu free batch (TTRS_DIRECT in progress)
 G_SYNC_IO = 73  # the swap device is SWP_SYNCHRONOUS_IO (zram: BLK_FEAT_SYNCHRONOUS)
-N_G = 74
+G_WORKER_ARMED = 74  # an allocation filled the device: schedule_work(&si->reclaim_work) due
+N_G = 75
 
 # results of shrink_folio
 KEPT = 0
@@ -834,6 +835,10 @@ def take_slot(st, s):
     if g[G_NR_SWAP_FREE] == 0:  # inuse_pages == pages: del_from_avail_list
         g[G_LOWEST_BIT] = g[G_NSLOTS]
         g[G_HIGHEST_BIT] = 0
+        # swap_range_alloc: swap_usage_add() is true only on this transition, and then
+        # vm_swap_full() holds: schedule_work(&si->reclaim_work) (7.2.13 mm/swapfile.c:1300)
+        if np.int64(st.k[K_SCAN_TRIGGER]) == TRIG_DEVICE_FULL:
+            g[G_WORKER_ARMED] = 1
 
 
 @jit
@@ -1498,12 +1503,13 @@ def try_to_unmap(st, f):
 
 
 @jit
-def can_reclaim_anon_pages(st, memcg):
-    """can_reclaim_anon_pages(): free swap for the memcg (mem_cgroup_get_nr_swap_pages) or
-    globally (mm/vmscan.c, 6.1; 2.6.30 get_scan_ratio: nr_swap_pages <= 0)."""
-    if memcg:
-        return memcg_nr_swap_pages(st) > 0
-    return st.g[G_NR_SWAP_FREE] > 0
+def can_reclaim_anon_pages(st):
+    """can_reclaim_anon_pages(memcg): mem_cgroup_get_nr_swap_pages(memcg) > 0 (6.1.192
+    mm/vmscan.c:552-567).  Global reclaim asks it too: shrink_node_memcgs walks the memcgs
+    (:6105) into shrink_lruvec -> get_scan_count, memcg = lruvec_memcg(lruvec) (:2923,
+    :2935), so the memcg's swap.max headroom stops its anon scan there as well; v1 (no swap
+    limit): free swap."""
+    return memcg_nr_swap_pages(st) > 0
 
 
 @jit
@@ -1581,7 +1587,7 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t, may_swap):
         return 0, t
     if memcg and g[G_SWAPPINESS0]:
         return 0, t  # cgroup reclaim, swappiness 0: SCAN_FILE (6.1.192 mm/vmscan.c:2947)
-    can_anon = can_reclaim_anon_pages(st, memcg)
+    can_anon = can_reclaim_anon_pages(st)
     liu = (not can_anon) and st.k[K_ANON_WHEN_FULL] == ANON_FULL_SWAPCACHE_ONLY
     if not can_anon and not liu:
         return 0, t  # SCAN_FILE: no file pages here, nothing reclaimable
@@ -1611,6 +1617,8 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t, may_swap):
             pswpout = st.c[V_PSWPOUT]
             outcome = shrink_folio(st, f, liu, t)
             t += sync_write_time(st, pswpout)
+            if g[G_WORKER_ARMED]:
+                maybe_schedule_worker(st, t)  # this folio's slot filled the device
             if outcome == FREED:
                 freed += 1
                 t += cost(st, st.k[K_CPU_PAGEOUT])
@@ -1630,7 +1638,7 @@ def shrink_lruvec(st, memcg, nr_to_reclaim, t, may_swap):
             break
         if freed == 0 and done > 0 and busy == done:
             break  # nr.writeback == nr.taken: the caller throttles on writeback (6.1)
-        if not memcg and not liu and not can_reclaim_anon_pages(st, False):
+        if not memcg and not liu and not can_reclaim_anon_pages(st):
             break
     return freed, t
 
@@ -1757,10 +1765,18 @@ def policy_scan_worker(st):
 
 @jit
 def maybe_schedule_worker(st, t):
-    """Async scan: schedule the worker when the trigger holds (6.12 swap_range_alloc
-    schedule_work(&si->reclaim_work) when the device is full)."""
-    if st.k[K_SCAN_WHEN] == WHEN_ASYNC and st.g[G_WORKER_T] >= INF and scan_triggered(st):
-        st.g[G_WORKER_T] = t + np.int64(st.k[K_SCAN_DELAY] * 1e9)
+    """Async scan: schedule the worker.  Trigger device_full: once per fill, from the
+    allocation that made the device full (take_slot arms it; 7.2.13 swap_range_alloc,
+    mm/swapfile.c:1300-1305), a no-op while the work is pending; other triggers: whenever
+    the trigger holds at the caller."""
+    g = st.g
+    if np.int64(st.k[K_SCAN_TRIGGER]) == TRIG_DEVICE_FULL:
+        fire = g[G_WORKER_ARMED] != 0
+        g[G_WORKER_ARMED] = 0
+    else:
+        fire = scan_triggered(st)
+    if st.k[K_SCAN_WHEN] == WHEN_ASYNC and g[G_WORKER_T] >= INF and fire:
+        g[G_WORKER_T] = t + np.int64(st.k[K_SCAN_DELAY] * 1e9)
 
 
 # =============================================================================================

@@ -128,6 +128,7 @@ class Machine:
     task: Task = field(default_factory=Task)
     nr_mapped: int = 0  # pages with mapcount > 0 (memory.stat anon)
     worker_at: int = NEVER  # pending async scan worker
+    worker_armed: bool = False  # an allocation filled the device (swap_range_alloc)
     nr_writeback_seen: int = 0  # sc->nr.writeback of the last shrink_lruvec
     stopped: bool = False  # max_sim_s passed
     speed: float = 1.0  # the current op row's speed factor (phase_speed_jitter)

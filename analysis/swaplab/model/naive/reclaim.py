@@ -12,12 +12,11 @@ DEF_PRIORITY = 12  # mm/vmscan.c
 HZ_10_NS = 100_000_000
 
 
-def can_reclaim_anon_pages(m: Machine, memcg: bool) -> bool:
-    """can_reclaim_anon_pages(): free swap for the memcg (mem_cgroup_get_nr_swap_pages) or
-    globally (mm/vmscan.c, 6.1; 2.6.30 get_scan_ratio: nr_swap_pages <= 0)."""
-    if memcg:
-        return swapslots.mem_cgroup_get_nr_swap_pages(m) > 0
-    return m.swap.nr_free > 0
+def can_reclaim_anon_pages(m: Machine) -> bool:
+    """can_reclaim_anon_pages(memcg): mem_cgroup_get_nr_swap_pages(memcg) > 0, asked per
+    memcg lruvec in global reclaim too (6.1.192 mm/vmscan.c:552-567, :2923, :6105); v1: free
+    swap."""
+    return swapslots.mem_cgroup_get_nr_swap_pages(m) > 0
 
 
 def activate_locked(m: Machine, page: Page) -> None:
@@ -79,7 +78,7 @@ def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int,
     if memcg and m.swappiness_zero:
         return 0, t  # get_scan_count: cgroup reclaim with swappiness 0 -> SCAN_FILE (6.1)
     v1_lru = memcg and m.memcg.v1  # the memcg's own LRU holds only charged pages
-    can_anon = can_reclaim_anon_pages(m, memcg)
+    can_anon = can_reclaim_anon_pages(m)
     liu = not can_anon and m.knobs.anon_scan_when_full == "swapcache_only"
     if not can_anon and not liu:
         return 0, t  # SCAN_FILE, and there are no file pages here
@@ -107,6 +106,8 @@ def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int,
             pswpout = m.counters.pswpout
             freed_it = shrink_folio(m, page, liu, t)
             t += clock.sync_write_time(m, pswpout)
+            if m.worker_armed:
+                scan.maybe_schedule_worker(m, t)  # this folio's slot filled the device
             if freed_it:
                 freed += 1
                 t += m.cost(m.knobs.cpu_pageout_ns)
@@ -125,7 +126,7 @@ def shrink_lruvec(m: Machine, memcg: bool, nr_to_reclaim: int, t: int,
             break
         if freed == 0 and taken > 0 and busy == taken:
             break  # nr.writeback == nr.taken: the caller throttles on writeback
-        if not memcg and not liu and not can_reclaim_anon_pages(m, False):
+        if not memcg and not liu and not can_reclaim_anon_pages(m):
             break
     return freed, t
 

@@ -105,8 +105,13 @@ def swap_reclaim_work(m: Machine) -> int:
 
 
 def maybe_schedule_worker(m: Machine, t: int) -> None:
-    """Async mode: schedule the worker once the trigger holds (6.12 swap_range_alloc:
-    schedule_work(&si->reclaim_work) when the device is full)."""
+    """Async mode: schedule the worker.  device_full: once per fill, armed by the
+    allocation that filled the device (7.2.13 swap_range_alloc, mm/swapfile.c:1300-1305);
+    other triggers: whenever the trigger holds now."""
     k = m.knobs
-    if k.scan_when == "async" and m.worker_at >= NEVER and scan_triggered(m):
+    if k.scan_trigger == "device_full":
+        fire, m.worker_armed = m.worker_armed, False
+    else:
+        fire = scan_triggered(m)
+    if k.scan_when == "async" and m.worker_at >= NEVER and fire:
         m.worker_at = t + int(k.scan_async_delay_s * 1e9)

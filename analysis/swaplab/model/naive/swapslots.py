@@ -115,6 +115,10 @@ def take_slot(m: Machine, off: int) -> None:
         si.highest_bit -= 1
     if si.nr_free == 0:
         si.lowest_bit, si.highest_bit = si.max, 0
+        # swap_range_alloc -> schedule_work(&si->reclaim_work) on the fill (7.2.13
+        # mm/swapfile.c:1300-1305)
+        if m.knobs.scan_trigger == "device_full":
+            m.worker_armed = True
 
 
 LATENCY_LIMIT = 256  # mm/swapfile.c:283 (6.1.192)

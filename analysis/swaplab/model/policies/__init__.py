@@ -12,6 +12,7 @@ The registry :data:`PRESETS` is built by discovering those modules, not by an if
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import pkgutil
@@ -252,9 +253,13 @@ class Policy:
     knobs: Mapping[str, Any]
     doc: str = field(default="", repr=False)
     kernels: tuple[str, ...] = ()  # the kernels it models (module's KERNELS)
-    # fitted time costs and jitter sizes (data/calibration/<kernel>.toml), under ``knobs``
-    calibrated: Mapping[str, Any] = field(default_factory=dict)
     calibration: str | None = None  # the kernel whose calibration file it reads
+
+    @property
+    def calibrated(self) -> Mapping[str, Any]:
+        """Fitted time costs and jitter sizes (data/calibration/<kernel>.toml), applied under
+        ``knobs``; read on first use, so importing the presets parses no calibration."""
+        return _calibrated_cached(self.calibration) if self.calibration else {}
 
 
 # data/calibration/<kernel>.toml: a kernel's fitted knobs (swaplab calibrate)
@@ -269,7 +274,11 @@ def calibrated_knobs(kernel: str, folder: Path | None = None) -> dict[str, Any]:
     path = (folder or CALIBRATION_DIR) / f"{kernel}.toml"
     if not path.is_file():
         return {}
-    doc = tomllib.loads(path.read_text())
+    text = path.read_text()
+    # the knobs sit above [targets], the fit's long per-target record (swaplab calibrate
+    # writes it last): parse only what is needed
+    head, sep, _ = text.partition("\n[targets]\n")
+    doc = tomllib.loads(head if sep else text)
     out: dict[str, Any] = {}
     for table in ("fixed", "fitted"):
         for key, value in doc.get(table, {}).items():
@@ -279,6 +288,11 @@ def calibrated_knobs(kernel: str, folder: Path | None = None) -> dict[str, Any]:
                 raise ModelError(f"{path}: [{table}] unknown knob {key!r}")
             out[key] = KNOBS[key].check(key, value, str(path))
     return out
+
+
+@functools.cache
+def _calibrated_cached(kernel: str) -> dict[str, Any]:
+    return calibrated_knobs(kernel)
 
 
 def _discover() -> dict[str, Policy]:
@@ -298,7 +312,6 @@ def _discover() -> dict[str, Policy]:
                 raise ModelError(f"preset {name!r} ({info.name}.py): unknown knob {key!r}")
             knobs[key] = KNOBS[key].check(key, value, f"preset {name!r}")
         presets[name] = Policy(name, knobs, (mod.__doc__ or "").strip(), kernels=kernels,
-                               calibrated=calibrated_knobs(cal) if cal else {},
                                calibration=cal)
     return presets
 
