@@ -156,6 +156,60 @@ def test_allocator_reclaim_probe_agrees_with_6_1_and_6_12():
         assert freed < 200
 
 
+def _cluster_machine():
+    m = _machine(16, swap_allocator="cluster", slots_cache=False, slots_cache_free=False)
+    assert m.swap.cluster_lists["nonfull"] == [0]  # the header's cluster
+    return m
+
+
+def test_cluster_allocator_takes_nonfull_clusters_before_free_ones():
+    # 7.2.13 cluster_alloc_swap_entry (mm/swapfile.c:1092-1183), rotational device: the
+    # current cluster (global_cluster->next), then nonfull clusters, then a free one
+    m = _cluster_machine()
+    got = [S.get_swap_page(m) for _ in range(600)]
+    assert got == list(range(1, 601))  # cluster 0 from slot 1, then free cluster 1
+    assert m.swap.cluster_flag[0] == "full" and m.swap.global_next == 601
+    S.swap_entry_free(m, 100)
+    assert m.swap.cluster_flag[0] == "nonfull"  # partial_free_cluster
+    assert S.get_swap_page(m) == 601  # the current cluster first
+    m.swap.global_next = 0  # as when the current cluster is used up
+    assert S.get_swap_page(m) == 100  # a nonfull cluster before a free one
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_cluster_allocator_reclaims_cache_only_slots_only_when_swap_is_half_full(full):
+    # cluster_scan_range: a count-0 cached slot needs vm_swap_full() (7.2.13
+    # mm/swapfile.c:896-901), then cluster_reclaim_range -> __try_to_reclaim_swap(TTRS_ANYWAY)
+    # (a cluster whose only unused slot holds an orphan has count 512 and is not scanned
+    # at all: ci->count + nr_pages > SWAPFILE_CLUSTER, :978)
+    m = _cluster_machine()
+    for _ in range(2600 if full else 600):
+        S.get_swap_page(m)
+    S.swap_entry_free(m, 100)
+    S.swap_entry_free(m, 101)
+    _orphan(m, 100)  # an orphan, then a free slot, in nonfull cluster 0
+    m.swap.global_next = 0
+    assert S.vm_swap_full(m) == full
+    got = S.get_swap_page(m)
+    if full:
+        assert got == 100 and 100 not in m.swap.swap_cache  # reclaimed and taken
+        assert m.swap.cluster_flag[0] == "frag"  # relocate_cluster: slot 101 unused
+    else:
+        assert got == 101 and 100 in m.swap.swap_cache  # stepped over
+        assert m.swap.cluster_flag[0] == "full"  # every slot counted, the orphan too
+
+
+def test_cluster_reclaim_gate_probe_stays_below_half_full():
+    # the probe's point: with the device never half full, 7.2's allocator reclaims nothing,
+    # yet 7.2 left 6.6-23 MiB of orphans (6.1: 6.3-38): the gate is not what keeps 7.2's
+    # orphans low on full-device-oom (docs/kernel-rules.md, "Not verified")
+    for k in ("7", "6.1"):
+        ds = kernel("cluster-reclaim-gate", k)
+        half = ds.swap_total.max().item() / 2
+        assert (ds.swap_used.max("time").values < half).all() or k == "6.1"
+        assert at(ds, "orphan-maker:exit", "swap_orphans").min() < 10 * 256
+
+
 # ---- 2. swap-in readahead: swapin_nr_pages (6.1.192 mm/swap_state.c:571-590, :633) ----
 
 

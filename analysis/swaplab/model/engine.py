@@ -76,7 +76,8 @@ K_ALLOC_RECLAIM_DIRECT = 47
 K_WP_FREE_SWAP = 48
 K_SYNC_IO_SWAPIN = 49
 K_ZRAM_NS = 50
-N_KNOBS = 51
+K_SWAP_ALLOCATOR = 51
+N_KNOBS = 52
 K_SPEED = N_KNOBS  # not a knob: the current op row's speed factor (phase_speed_jitter)
 KNOB_ORDER = (
     "era", "slots_cache", "slots_cache_free", "alloc_reclaim", "alloc_full_cluster_reclaim",
@@ -89,7 +90,7 @@ KNOB_ORDER = (
     "sample_interval_s", "check_invariants", "max_sim_s", "io_burst_s", "memcg_accounting",
     "phase_pause_s", "cpu_munmap_ns", "proc_charge_pages", "io_jitter", "io_reorder",
     "sched_jitter_us", "phase_speed_jitter", "scan_wait_writeback", "alloc_reclaim_direct",
-    "wp_free_swap", "sync_io_swapin", "zram_page_ns",
+    "wp_free_swap", "sync_io_swapin", "zram_page_ns", "swap_allocator",
 )  # the K_* indices above, by name
 VAR_ORDER = (
     "swap_total", "swap_used", "swap_cached", "swap_orphans", "memcg_current",
@@ -110,6 +111,7 @@ WHAT_SWAP_MAP, WHAT_FULL_CLUSTERS, WHAT_LRU = 0, 1, 2
 ACCT_V2, ACCT_V1_MEMSW = 0, 1
 SWB_NEVER, SWB_EACH, SWB_IF_NONE = 0, 1, 2  # scan_wait_writeback
 SYNC_SWAPIN_NONE, SYNC_SWAPIN_SKIP_CACHE, SYNC_SWAPIN_SYNC = 0, 1, 2  # sync_io_swapin
+ALLOC_SCAN_SWAP_MAP, ALLOC_CLUSTER = 0, 1  # swap_allocator
 CHOICE_CODES = {
     "era": {"2.6.30": sm.ERA_2630, "2.6.31": sm.ERA_2631, "2.6.33": sm.ERA_2633},
     "zap_lock": {"trylock": LOCK_TRYLOCK, "lock": LOCK_SLEEP},
@@ -126,6 +128,7 @@ CHOICE_CODES = {
     "scan_wait_writeback": {"never": SWB_NEVER, "each": SWB_EACH, "if_none_freed": SWB_IF_NONE},
     "sync_io_swapin": {"none": SYNC_SWAPIN_NONE, "skip_swapcache": SYNC_SWAPIN_SKIP_CACHE,
                        "swapin_sync": SYNC_SWAPIN_SYNC},
+    "swap_allocator": {"scan_swap_map": ALLOC_SCAN_SWAP_MAP, "cluster": ALLOC_CLUSTER},
 }  # knob -> {choice: code}
 # which memcg counter a new page would push over its limit (res_counter_charge fail_res)
 LIM_NONE, LIM_RES, LIM_MEMSW = 0, 1, 2
@@ -281,7 +284,15 @@ G_SCAN_WAITED = 71  # the last sync scan freed nothing and waited for a writebac
 G_FREE_DIRECT = 72  # frees bypass the per-cpu free batch (TTRS_DIRECT in progress)
 G_SYNC_IO = 73  # the swap device is SWP_SYNCHRONOUS_IO (zram: BLK_FEAT_SYNCHRONOUS)
 G_WORKER_ARMED = 74  # an allocation filled the device: schedule_work(&si->reclaim_work) due
-N_G = 75
+G_CLL_HEAD = 75  # cluster lists (7.2 allocator): heads of free, nonfull, frag, full (75-78)
+G_CLL_TAIL = 79  # and their tails (79-82)
+G_GLOBAL_NEXT = 83  # si->global_cluster->next[0]: next slot of the HDD allocator, 0 = none
+N_G = 84
+
+# cluster lists of the 7.2 allocator: swap_cluster_info.flags (CLUSTER_FLAG_*, 7.2.13
+# include/linux/swap.h); list i holds the clusters with flag i + 1
+CL_NONE, CL_FREE, CL_NONFULL, CL_FRAG, CL_FULL = 0, 1, 2, 3, 4
+CLL_NEXT, CLL_PREV, CLL_FLAG = 0, 1, 2
 
 # results of shrink_folio
 KEPT = 0
@@ -297,6 +308,7 @@ class State(NamedTuple):
     sframe: np.ndarray  # int32 [nslots] swap cache: frame holding the slot, -1 none
     sflags: np.ndarray  # uint8 [nslots]
     clfree: np.ndarray  # int32 [nclusters] free slots per cluster
+    cll: np.ndarray  # int32 [3, nclusters] cluster list links and flag (7.2 allocator)
     pte: np.ndarray  # int32 [nvpages]
     g: np.ndarray  # int64 [N_G]
     c: np.ndarray  # int64 [N_COUNTERS]
@@ -648,6 +660,8 @@ def swap_entry_free(st, s):
     st.sflags[s] = 0
     g[G_NR_SWAP_FREE] += 1
     st.clfree[s // g[G_CLUSTER]] += 1
+    if st.k[K_SWAP_ALLOCATOR] == ALLOC_CLUSTER:
+        cluster_freed_slot(st, s // g[G_CLUSTER])
     # swap_range_free (6.1.192 mm/swapfile.c:730-738)
     if s < g[G_LOWEST_BIT]:
         g[G_LOWEST_BIT] = s
@@ -1047,6 +1061,192 @@ def get_swap_pages(st, want, out):
     return n
 
 
+# ---- the cluster allocator of 7.2 (cluster_alloc_swap_entry, HDD branch, order 0) ----
+
+
+@jit
+def cluster_list_del(st, ci):
+    """Take cluster ci off its list (list_del; its flag becomes CLUSTER_FLAG_NONE)."""
+    g = st.g
+    flag = st.cll[CLL_FLAG, ci]
+    if flag == CL_NONE:
+        return
+    li = flag - 1
+    nx = st.cll[CLL_NEXT, ci]
+    pv = st.cll[CLL_PREV, ci]
+    if pv >= 0:
+        st.cll[CLL_NEXT, pv] = nx
+    else:
+        g[G_CLL_HEAD + li] = nx
+    if nx >= 0:
+        st.cll[CLL_PREV, nx] = pv
+    else:
+        g[G_CLL_TAIL + li] = pv
+    st.cll[CLL_NEXT, ci] = -1
+    st.cll[CLL_PREV, ci] = -1
+    st.cll[CLL_FLAG, ci] = CL_NONE
+
+
+@jit
+def move_cluster(st, ci, flag):
+    """move_cluster(): to the tail of the list of ``flag`` (7.2.13 mm/swapfile.c:579)."""
+    g = st.g
+    cluster_list_del(st, ci)
+    li = flag - 1
+    tail = g[G_CLL_TAIL + li]
+    st.cll[CLL_PREV, ci] = tail
+    st.cll[CLL_NEXT, ci] = -1
+    if tail >= 0:
+        st.cll[CLL_NEXT, tail] = ci
+    else:
+        g[G_CLL_HEAD + li] = ci
+    g[G_CLL_TAIL + li] = ci
+    st.cll[CLL_FLAG, ci] = flag
+
+
+@jit
+def isolate_lock_cluster(st, flag):
+    """isolate_lock_cluster(): the first cluster of a list, taken off it; -1 if empty
+    (7.2.13 mm/swapfile.c:623)."""
+    ci = st.g[G_CLL_HEAD + flag - 1]
+    if ci >= 0:
+        cluster_list_del(st, ci)
+    return ci
+
+
+@jit
+def cluster_count(st, ci):
+    """ci->count: slots in use, bad slots included."""
+    return st.g[G_CLUSTER] - st.clfree[ci]
+
+
+@jit
+def relocate_cluster(st, ci):
+    """relocate_cluster(): after an allocation, to the free, frag or full list by its count
+    (7.2.13 mm/swapfile.c:759-779)."""
+    n = cluster_count(st, ci)
+    flag = st.cll[CLL_FLAG, ci]
+    if n == 0:
+        if flag != CL_FREE:
+            move_cluster(st, ci, CL_FREE)
+    elif n != st.g[G_CLUSTER]:
+        if flag != CL_FRAG:
+            move_cluster(st, ci, CL_FRAG)
+    elif flag != CL_FULL:
+        move_cluster(st, ci, CL_FULL)
+
+
+@jit
+def cluster_freed_slot(st, ci):
+    """After a slot of ci is freed: free_cluster() when it is empty, else
+    partial_free_cluster() to the nonfull list (__swap_cluster_free_entries, 7.2.13
+    mm/swapfile.c:1954-1957, :719, :743)."""
+    if cluster_count(st, ci) == 0:
+        if st.cll[CLL_FLAG, ci] != CL_FREE:
+            move_cluster(st, ci, CL_FREE)
+    elif st.cll[CLL_FLAG, ci] != CL_NONFULL:
+        move_cluster(st, ci, CL_NONFULL)
+
+
+@jit
+def alloc_swap_scan_cluster(st, ci, offset):
+    """alloc_swap_scan_cluster(): the first slot from ``offset`` to the cluster's end that is
+    free, or cache-only while vm_swap_full() and reclaimed (cluster_scan_range,
+    cluster_reclaim_range: __try_to_reclaim_swap(TTRS_ANYWAY)); then relocate_cluster and
+    global_cluster->next (7.2.13 mm/swapfile.c:964-1012, :884-901, :838-882).
+    Returns the slot or -1."""
+    g = st.g
+    cl = g[G_CLUSTER]
+    end = min((ci + 1) * cl, g[G_NSLOTS])
+    era = np.int64(st.k[K_ERA])
+    reclaim = st.k[K_ALLOC_RECLAIM] != 0.0 and era != sm.ERA_2630
+    found = -1
+    nxt = 0
+    if cluster_count(st, ci) < cl:
+        off = offset
+        while off < end:
+            st.c[C_EVENTS] += 1
+            v = np.int64(st.swap_map[off])
+            if v != 0:
+                if not (sm.cache_only(v, era) and st.sframe[off] >= 0):
+                    off += 1
+                    continue  # a slot with a count (or a cache flag without folio)
+                if not reclaim or not vm_swap_full(st):
+                    off += 1
+                    continue
+                try_to_reclaim_swap(st, off, True, False, False)
+                if st.cll[CLL_FLAG, ci] == CL_FREE:
+                    break  # the reclaim emptied the cluster: not usable any more
+                if st.swap_map[off] != 0:
+                    off += 1
+                    continue
+            take_slot(st, off)
+            found = off
+            if cluster_count(st, ci) < cl and off + 1 < end:
+                nxt = off + 1
+            break
+    relocate_cluster(st, ci)
+    g[G_GLOBAL_NEXT] = nxt
+    return found
+
+
+@jit
+def swap_reclaim_full_clusters_list(st, to_scan):
+    """swap_reclaim_full_clusters() of 7.2: up to ``to_scan`` clusters off the full list,
+    each count-0 cached slot __try_to_reclaim_swap(TTRS_ANYWAY); a cluster nothing was
+    freed in goes back to the full list (7.2.13 mm/swapfile.c:1037-1077)."""
+    g = st.g
+    cl = g[G_CLUSTER]
+    era = np.int64(st.k[K_ERA])
+    while to_scan > 0:
+        ci = isolate_lock_cluster(st, CL_FULL)
+        if ci < 0:
+            break
+        to_scan -= 1
+        for s in range(ci * cl, min(g[G_NSLOTS], (ci + 1) * cl)):
+            st.c[C_EVENTS] += 1
+            if sm.cache_only(np.int64(st.swap_map[s]), era) and st.sframe[s] >= 0:
+                try_to_reclaim_swap(st, s, True, False, False)
+        if st.cll[CLL_FLAG, ci] == CL_NONE:
+            relocate_cluster(st, ci)
+
+
+@jit
+def cluster_alloc_swap_entry(st):
+    """cluster_alloc_swap_entry(), rotational device, order 0 (7.2.13 mm/swapfile.c:1092-1183):
+    global_cluster->next; else the nonfull clusters (all), one free cluster, one full cluster
+    reclaimed under vm_swap_full(), one frag cluster.  Returns a slot or -1."""
+    g = st.g
+    cl = g[G_CLUSTER]
+    off = g[G_GLOBAL_NEXT]
+    if off > 0:
+        ci = off // cl
+        if st.cll[CLL_FLAG, ci] != CL_FREE:  # cluster_is_usable: no table on the free list
+            s = alloc_swap_scan_cluster(st, ci, off)
+            if s >= 0:
+                return s
+    while True:  # alloc_swap_scan_list(nonfull, scan_all)
+        ci = isolate_lock_cluster(st, CL_NONFULL)
+        if ci < 0:
+            break
+        s = alloc_swap_scan_cluster(st, ci, ci * cl)
+        if s >= 0:
+            return s
+    ci = isolate_lock_cluster(st, CL_FREE)
+    if ci >= 0:
+        s = alloc_swap_scan_cluster(st, ci, ci * cl)
+        if s >= 0:
+            return s
+    if st.k[K_ALLOC_FULL_CLUSTER] != 0.0 and vm_swap_full(st):
+        swap_reclaim_full_clusters_list(st, 1)
+    ci = isolate_lock_cluster(st, CL_FRAG)
+    if ci >= 0:
+        s = alloc_swap_scan_cluster(st, ci, ci * cl)
+        if s >= 0:
+            return s
+    return -1
+
+
 @jit
 def get_swap_page(st):
     """folio_alloc_swap(): a slot holding the cache reference, or -1 (6.1.192
@@ -1055,6 +1255,11 @@ def get_swap_page(st):
     """
     g = st.g
     out = st.acache
+    if st.k[K_SWAP_ALLOCATOR] == ALLOC_CLUSTER:
+        # 7.2: no slots cache; a full device is off the avail list (swap_alloc_slow)
+        if nr_swap_pages(st) <= 0:
+            return -1
+        return cluster_alloc_swap_entry(st)
     if st.k[K_SLOTS_CACHE] != 0.0 and check_cache_active(st):
         if g[G_ACACHE_N] == 0 and nr_swap_pages(st) > 0:
             if st.k[K_ALLOC_FULL_CLUSTER] != 0.0 and vm_swap_full(st):
@@ -2562,6 +2767,12 @@ def check_invariants(st, refs, maps):
                 n += 1
         if n != st.clfree[ci]:
             return INV_CLUSTER
+        if st.k[K_SWAP_ALLOCATOR] == ALLOC_CLUSTER:
+            # between allocations every cluster is on the list its count says (7.2)
+            flag = st.cll[CLL_FLAG, ci]
+            if flag == CL_NONE or (flag == CL_FREE) != (st.clfree[ci] == g[G_CLUSTER]) or \
+                    (flag == CL_FULL and st.clfree[ci] != 0):
+                return INV_CLUSTER
     used = 0
     pcg = 0
     nlru = 0
@@ -2757,6 +2968,24 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
     g[G_SAMPLE_CAP] = sample_cap
     g[G_DT_NS] = max(1, int(round(knobs[K_SAMPLE_S] * 1e9)))
     g[G_NCLUSTERS] = nclusters
+    # setup_swap_clusters_info: a cluster holding bad slots (the header; the tail past the
+    # device) goes on the nonfull list, every other on the free list, in order (7.2.13
+    # mm/swapfile.c:3580-3590); global_cluster->next = SWAP_ENTRY_INVALID (:3541)
+    cll = np.full((3, nclusters), -1, dtype=np.int32)
+    cll[CLL_FLAG] = CL_NONE
+    for i in range(4):
+        g[G_CLL_HEAD + i] = -1
+        g[G_CLL_TAIL + i] = -1
+    for ci in range(nclusters):
+        flag = CL_NONFULL if (ci == 0 or ci == nclusters - 1 and nslots % cl) else CL_FREE
+        li = flag - 1
+        cll[CLL_FLAG, ci] = flag
+        cll[CLL_PREV, ci] = g[G_CLL_TAIL + li]
+        if g[G_CLL_TAIL + li] >= 0:
+            cll[CLL_NEXT, g[G_CLL_TAIL + li]] = ci
+        else:
+            g[G_CLL_HEAD + li] = ci
+        g[G_CLL_TAIL + li] = ci
     rng = np.zeros(1, dtype=np.uint64)
     rng[0] = np.uint64((int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % (1 << 64))
     return State(
@@ -2766,6 +2995,7 @@ def new_state(nframes: int, nslots: int, nvpages: int, knobs: np.ndarray, seed: 
         sframe=np.full(nslots, -1, dtype=np.int32),
         sflags=np.zeros(nslots, dtype=np.uint8),
         clfree=clfree,
+        cll=cll,
         pte=np.full(nvpages, PTE_NONE, dtype=np.int32),
         g=g,
         c=np.zeros(N_COUNTERS, dtype=np.int64),

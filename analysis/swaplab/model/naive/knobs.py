@@ -26,6 +26,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "memcg_accounting": ("v2", "v1_memsw"),
     "scan_wait_writeback": ("never", "each", "if_none_freed"),
     "sync_io_swapin": ("none", "skip_swapcache", "swapin_sync"),
+    "swap_allocator": ("scan_swap_map", "cluster"),
 }
 # knobs not read here, with the values whose behaviour this model has built in
 BUILT_IN: dict[str, tuple[Any, ...]] = {
@@ -91,6 +92,7 @@ class Knobs:
     wp_free_swap: bool
     sync_io_swapin: str
     zram_page_ns: float
+    swap_allocator: str
 
     @classmethod
     def from_mapping(cls, knobs: Mapping[str, Any]) -> Knobs:

@@ -14,6 +14,8 @@ CLUSTER_BY_ERA = {"2.6.30": 256, "2.6.31": 256, "2.6.33": 512}
 # SWAP_MAP_BAD: swapon marks the header page, slot 0, with it (6.1.192 mm/swapfile.c:2953)
 SWAP_MAP_BAD = {"2.6.30": 0x8000, "2.6.31": 0x7FFF, "2.6.33": 0x3F}
 SWAP_SLOTS_CACHE_SIZE = 64  # include/linux/swap_slots.h, 6.1 (SWAP_BATCH)
+# CLUSTER_FLAG_* of 7.2 (include/linux/swap.h): the list a cluster is on; NONE: isolated
+NONE, FREE, NONFULL, FRAG, FULL = "none", "free", "nonfull", "frag", "full"
 
 
 @dataclass
@@ -52,6 +54,17 @@ class SwapDevice:
         self.lowest_bit = 1  # si->lowest_bit
         self.highest_bit = nslots - 1  # si->highest_bit (0: full)
         self.full_cluster_next = 0  # rotation of the full cluster list (6.12)
+        # the cluster lists of 7.2's allocator (swap_cluster_info.flags): setup_swap_clusters_info
+        # puts a cluster holding bad slots (the header, the tail past the device) on the
+        # nonfull list, every other on the free list (7.2.13 mm/swapfile.c:3580-3590)
+        ncl = len(self.cluster_free)
+        self.cluster_flag = [FREE] * ncl
+        self.cluster_lists: dict[str, list[int]] = {FREE: [], NONFULL: [], FRAG: [], FULL: []}
+        for ci in range(ncl):
+            bad = ci == 0 or (ci == ncl - 1 and nslots % self.cluster != 0)
+            self.cluster_flag[ci] = NONFULL if bad else FREE
+            self.cluster_lists[self.cluster_flag[ci]].append(ci)
+        self.global_next = 0  # si->global_cluster->next[0]; 0: SWAP_ENTRY_INVALID
         self.scan_next = 0  # cursor of the policy scan
         self.slots_cache = SlotsCache()
 

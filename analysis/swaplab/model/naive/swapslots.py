@@ -5,7 +5,7 @@ Rules of mm/swapfile.c and mm/swap_slots.c (6.1 unless noted), on the naive Swap
 
 from __future__ import annotations
 
-from swaplab.model.naive import memcg_v1, swapcache
+from swaplab.model.naive import clusters, memcg_v1, swapcache
 from swaplab.model.naive.machine import Machine
 from swaplab.model.naive.swapdev import SWAP_SLOTS_CACHE_SIZE
 
@@ -39,6 +39,8 @@ def swap_entry_free(m: Machine, off: int) -> None:
     si.pinned[off] = False
     si.nr_free += 1
     si.cluster_free[si.cluster_of(off)] += 1
+    if m.knobs.swap_allocator == "cluster":
+        clusters.freed_slot(si, si.cluster_of(off))
     # swap_range_free(): widen [lowest_bit, highest_bit] (6.1.192 mm/swapfile.c:730-738)
     si.lowest_bit = min(si.lowest_bit, off)
     si.highest_bit = max(si.highest_bit, off)
@@ -136,7 +138,7 @@ class _Scan:
         self.off = si.cluster_next
 
 
-def _reclaims(m: Machine) -> bool:
+def reclaims(m: Machine) -> bool:
     """Whether the era's allocator reuses cache-only slots (2.6.31+, knob alloc_reclaim)."""
     return m.knobs.alloc_reclaim and m.knobs.era != "2.6.30"
 
@@ -171,7 +173,7 @@ def _checks(m: Machine, sc: _Scan) -> str:
     if sc.off > si.highest_bit:
         sc.base = sc.off = si.lowest_bit
     off = sc.off
-    if _reclaims(m) and vm_swap_full(m) and si.cache_only(off):
+    if reclaims(m) and vm_swap_full(m) and si.cache_only(off):
         # "reuse swap entry of cache-only swap if not busy": a freed slot is checked
         # again; one gone to the per-cpu free batch is still SWAP_HAS_CACHE (no folio)
         # 6.12: TTRS_DIRECT frees the slot itself (no free batch), so the retry takes it
@@ -209,7 +211,7 @@ def _checks(m: Machine, sc: _Scan) -> str:
 def _available(m: Machine, off: int) -> bool:
     """swap_offset_available_and_locked(): free, or cache-only while swap is half full."""
     si = m.swap
-    return si.swap_map[off] == 0 or (_reclaims(m) and vm_swap_full(m) and si.cache_only(off))
+    return si.swap_map[off] == 0 or (reclaims(m) and vm_swap_full(m) and si.cache_only(off))
 
 
 def _scan(m: Machine, sc: _Scan) -> str:
@@ -315,6 +317,9 @@ def get_swap_page(m: Machine) -> int:
     si = m.swap
     k = m.knobs
     cache = si.slots_cache
+    if k.swap_allocator == "cluster":
+        # 7.2: no slots cache; a full device is off the avail list (swap_alloc_slow)
+        return clusters.cluster_alloc_swap_entry(m) if si.nr_swap_pages() > 0 else -1
     if k.slots_cache and check_cache_active(m):
         if not cache.slots and si.nr_free > 0:
             if k.alloc_full_cluster_reclaim and vm_swap_full(m):

@@ -240,6 +240,15 @@ KNOBS: dict[str, Knob] = {
     "zram_page_ns": Knob(_F, 30000.0, "CPU time zram spends on one page: lzo-rle compression "
                          "of a write or decompression of a read, in the task that does it; "
                          + _GUESS, 0.0, 1e9),
+    # --- the slot allocator (appended) ---
+    "swap_allocator": Knob(_C, "scan_swap_map", "how a slot is found: 'scan_swap_map': "
+                           "scan_swap_map_slots' walk of swap_map (2.6.x .. 6.12 on a "
+                           "rotational device, 6.1.192 mm/swapfile.c:800); 'cluster': 7.x's "
+                           "cluster_alloc_swap_entry on a rotational device: the current "
+                           "cluster through global_cluster->next, then nonfull clusters "
+                           "(reclaiming their cache-only slots once vm_swap_full()), a free "
+                           "cluster, one full cluster reclaimed, a frag cluster (7.2.13 "
+                           "mm/swapfile.c:1092-1183)", choices=("scan_swap_map", "cluster")),
 }
 
 KNOB_INDEX = {name: i for i, name in enumerate(KNOBS)}

@@ -39,10 +39,14 @@ Verified against Debian's linux-source-7.2 7.2.13-1 (the source of the captured
 - anon_scan_when_full never: get_scan_count / can_reclaim_anon_pages (mm/vmscan.c:2499, :337).
 - reclaim_retries 16: MAX_RECLAIM_RETRIES (mm/internal.h:617), try_charge_memcg (:2695).
 
+- swap_allocator cluster: cluster_alloc_swap_entry, the HDD branch through
+  global_cluster->next (mm/swapfile.c:1092-1183): nonfull clusters before free ones, their
+  cache-only slots reclaimed once vm_swap_full() (cluster_scan_range :896-901); the
+  full-cluster reclaim only after the nonfull and free lists gave nothing (:1149-1151).
+
 Not rules of the source: scan_async_delay_s (when the kworker runs), trylock_fail_p, time
-costs.  What the engine approximates (the worker is re-armed on every op while the device is
-full, the allocation-time reclaim runs on every allocation while vm_swap_full, clusters of 256
-where THP_SWAP=y makes them 512): docs/kernel-rules.md.
+costs.  What the model leaves out (per-cpu clusters of a non-rotational device, discard,
+large folios): docs/kernel-rules.md.
 """
 
 NAME = "linux-7"
@@ -59,4 +63,5 @@ KNOBS = {
     "scan_lock": "trylock",
     "scan_batch": 0,
     "sync_io_swapin": "swapin_sync",
+    "swap_allocator": "cluster",
 }
