@@ -2163,27 +2163,32 @@ def swapin_nr_pages(st, offset, vma):
 @jit
 def read_swap_cache_async(st, s, t, is_target):
     """__read_swap_cache_async(): allocate a page for slot s, add it to the swap cache and
-    start the read; skipped if cached already or the swap count is 0 (6.1).  Readahead
-    pages are charged without reclaim.  Returns frame or -1."""
+    start the read; skipped if cached already or the swap count is 0 (6.1).  A readahead
+    page is charged as the target is: mem_cgroup_swapin_charge_folio -> try_charge, which
+    reclaims and, that failing, OOM-kills from the charge (6.1.192 mm/swap_state.c:486,
+    mm/memcontrol.c:6968, mem_cgroup_oom :1901-1935).  Returns (frame or -1, time)."""
     if st.sframe[s] >= 0 or st.swap_map[s] == 0 or slot_count(st, s) == 0:
-        return -1
+        return -1, t
     if is_target:
-        return -1  # the target is read by the caller (it may reclaim)
+        return -1, t  # the target is read by the caller
     if memcg_v1(st):
         # 2.6.30 read_swap_cache_async: alloc_page_vma + add_to_swap_cache, no memcg charge;
         # the page is charged when a fault maps it (mem_cgroup_try_charge_swapin)
         f = frame_get(st)
     else:
-        f, t2 = try_charge(st, t, False, -1)
+        f, t = try_charge(st, t, True, -1)
     if f < 0:
-        return -1
+        return -1, t
+    if st.sframe[s] >= 0 or slot_count(st, s) == 0:
+        frame_free(st, f)  # the slot was read or freed while the charge reclaimed
+        return -1, t
     slot_set(st, s, slot_count(st, s), True)  # swapcache_prepare: SWAP_HAS_CACHE
     add_to_swap_cache(st, f, s)
     st.fr[FR_FLAGS, f] |= PG_READAHEAD
     lru_add_head(st, f, LRU_INACTIVE)
     submit_read(st, f, t)
     st.c[V_SWAP_RA] += 1
-    return f
+    return f, t
 
 
 @jit
@@ -2227,16 +2232,20 @@ def swapin_window(st, s, v):
 @jit
 def swapin_readahead(st, s, v, lo, hi, vma, t):
     """Start the reads of the window entries in [lo, hi) other than the target, in address
-    order as the readahead loops submit them (mm/swap_state.c, 6.1)."""
+    order as the readahead loops submit them (mm/swap_state.c, 6.1); stops if a charge
+    OOM-killed the task.  Returns the time."""
     for w in range(lo, hi):
+        if st.g[G_KILLED]:
+            break
         if vma:
             if w == v:
                 continue
             p = st.pte[w]
             if p != PTE_NONE and (p & SWP_BIT):
-                read_swap_cache_async(st, p & ~SWP_BIT, t, False)
+                _, t = read_swap_cache_async(st, p & ~SWP_BIT, t, False)
         elif w != s:
-            read_swap_cache_async(st, w, t, False)
+            _, t = read_swap_cache_async(st, w, t, False)
+    return t
 
 
 @jit
@@ -2314,7 +2323,9 @@ def do_swap_page(st, v, write, t):
         else:
             lo, hi, vma = swapin_window(st, s, v)
         pivot = v if vma else s
-        swapin_readahead(st, s, v, lo, min(pivot, hi), vma, t)
+        t = swapin_readahead(st, s, v, lo, min(pivot, hi), vma, t)
+        if g[G_KILLED]:
+            return t
         f, t = try_charge(st, t, True, -1)
         if f < 0:
             return t
@@ -2334,7 +2345,9 @@ def do_swap_page(st, v, write, t):
             add_to_swap_cache(st, f, s)
             lru_add_head(st, f, LRU_INACTIVE)
             done = submit_read(st, f, t)
-        swapin_readahead(st, s, v, max(pivot + 1, lo), hi, vma, t)
+        t = swapin_readahead(st, s, v, max(pivot + 1, lo), hi, vma, t)
+        if g[G_KILLED]:
+            return t  # the exit zapped pte v; the target's page stays in the swap cache
         if done >= 0:
             advance_to(st, t)
             t = lock_wait(st, f, t)

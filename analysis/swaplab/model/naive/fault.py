@@ -35,27 +35,33 @@ def swapin_nr_pages(m: Machine, offset: int, vma: bool) -> int:
     return pages
 
 
-def read_swap_cache_async(m: Machine, off: int, t: int) -> None:
+def read_swap_cache_async(m: Machine, off: int, t: int) -> int:
     """__read_swap_cache_async() for a readahead slot: skipped if cached already or no
-    swap pte references it; the page is charged without reclaim, added to the swap cache
-    (swapcache_prepare: SWAP_HAS_CACHE) and its read started (6.1)."""
+    swap pte references it; the page is charged as the target is (try_charge: reclaim,
+    then an OOM kill from the charge; 6.1.192 mm/swap_state.c:486, mm/memcontrol.c:1901),
+    added to the swap cache (swapcache_prepare: SWAP_HAS_CACHE) and its read started.
+    Returns the time."""
     si = m.swap
     if off in si.swap_cache or si.swap_map[off] == 0 or si.count(off) == 0:
-        return
+        return t
     if m.memcg.v1:
         # 2.6.30 read_swap_cache_async: no memcg charge; the page is charged when a fault
         # maps it (mem_cgroup_try_charge_swapin)
         page = mm.alloc_page(m)
     else:
-        page, _ = reclaim.try_charge(m, t, False)
+        page, t = reclaim.try_charge(m, t, True)
     if page is None:
-        return
+        return t
+    if off in si.swap_cache or si.count(off) == 0:
+        mm.free_page(m, page)  # read or freed while the charge reclaimed
+        return t
     si.store(off, si.count(off), True)
     swapcache.add_to_swap_cache(m, page, off)
     page.readahead = True
     m.lru.add(page, INACTIVE)
     clock.swap_readpage(m, page, t)
     m.counters.swap_ra += 1
+    return t
 
 
 def swapin_window(m: Machine, off: int, v: int) -> tuple[range, bool]:
@@ -86,16 +92,20 @@ def swapin_window(m: Machine, off: int, v: int) -> tuple[range, bool]:
 
 
 def swapin_readahead(m: Machine, off: int, v: int, window: range, vma: bool,
-                     t: int) -> None:
+                     t: int) -> int:
     """Start the readahead reads of ``window`` other than the target, in address order as
-    the readahead loops submit them (mm/swap_state.c, 6.1)."""
+    the readahead loops submit them (mm/swap_state.c, 6.1); stops if a charge OOM-killed
+    the task.  Returns the time."""
     for w in window:
+        if m.task.killed:
+            break
         if vma:
             entry = m.pte[w]
             if w != v and isinstance(entry, int):
-                read_swap_cache_async(m, entry, t)
+                t = read_swap_cache_async(m, entry, t)
         elif w != off:
-            read_swap_cache_async(m, w, t)
+            t = read_swap_cache_async(m, w, t)
+    return t
 
 
 def skip_swapcache_fault(m: Machine, v: int, off: int, write: bool, t: int) -> int:
@@ -154,7 +164,9 @@ def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
         # the window's reads go out in address order with the target's among them
         window, vma = (range(0), False) if mode == "swapin_sync" else swapin_window(m, off, v)
         pivot = v if vma else off
-        swapin_readahead(m, off, v, range(window.start, min(pivot, window.stop)), vma, t)
+        t = swapin_readahead(m, off, v, range(window.start, min(pivot, window.stop)), vma, t)
+        if m.task.killed:
+            return t
         page, t = reclaim.try_charge(m, t, True)
         if page is None:
             return t
@@ -175,7 +187,10 @@ def do_swap_page(m: Machine, v: int, write: bool, t: int) -> int:
             swapcache.add_to_swap_cache(m, page, off)
             m.lru.add(page, INACTIVE)
             done = clock.swap_readpage(m, page, t)
-        swapin_readahead(m, off, v, range(max(pivot + 1, window.start), window.stop), vma, t)
+        t = swapin_readahead(m, off, v, range(max(pivot + 1, window.start), window.stop), vma,
+                             t)
+        if m.task.killed:
+            return t  # the exit zapped pte v; the target's page stays in the swap cache
         if done is not None:  # the fault waits for the target's read only
             clock.advance_to(m, t)
             t = max(clock.folio_lock(m, page, t), done)
